@@ -1,0 +1,3 @@
+export * from "./request-events.js";
+export * from "./streams.js";
+export * from "./parse-event.js";

@@ -1,0 +1,68 @@
+import { describe, expect, it } from "vitest";
+import { InvalidEventError, parseEvent } from "./parse-event.js";
+import type { RequestCompleted } from "./request-events.js";
+import { categoryOf, streams } from "./streams.js";
+
+const completed: RequestCompleted["data"] = {
+  requestId: "r-1",
+  gatewayId: "gw-1",
+  startedAt: "2026-11-26T10:00:00.000Z",
+  durationMs: 1.5,
+  routeId: "demo",
+  method: "GET",
+  path: "/demo/hello",
+  routeTemplate: "/demo",
+  status: 200,
+  clientIp: "127.0.0.1",
+  bytesIn: 0,
+  bytesOut: 12,
+  controlPlaneVersion: null,
+  consumerId: null,
+  credentialId: null,
+  planId: null,
+  subscriptionId: null,
+  upstream: "http://127.0.0.1:9000",
+  attempts: 1,
+  upstreamLatencyMs: 1.1,
+  cacheStatus: "none",
+};
+
+describe("request events", () => {
+  it("parses a valid RequestCompleted", () => {
+    const event = parseEvent("RequestCompleted", 1, completed);
+    expect(event.type).toBe("RequestCompleted");
+    expect(event.data).toEqual(completed);
+  });
+
+  it("names every invalid field with its path", () => {
+    const bad = { ...completed, status: 42, attempts: 0 };
+    try {
+      parseEvent("RequestCompleted", 1, bad);
+      expect.fail("should throw");
+    } catch (error) {
+      expect(error).toBeInstanceOf(InvalidEventError);
+      const issues = (error as InvalidEventError).issues.join("\n");
+      expect(issues).toContain("data.status");
+      expect(issues).toContain("data.attempts");
+    }
+  });
+
+  it("rejects unknown event types and versions", () => {
+    expect(() => parseEvent("RequestTeleported", 1, completed)).toThrow(InvalidEventError);
+    expect(() => parseEvent("RequestCompleted", 2, completed)).toThrow(InvalidEventError);
+  });
+
+  it("requires the rejection stage to be one of the known stages", () => {
+    const { upstream: _u, attempts: _a, upstreamLatencyMs: _l, cacheStatus: _c, ...base } = completed;
+    const rejected = { ...base, status: 401, stage: "auth", reason: "missing credential", limit: null };
+    expect(parseEvent("RequestRejected", 1, rejected).type).toBe("RequestRejected");
+    expect(() => parseEvent("RequestRejected", 1, { ...rejected, stage: "vibes" })).toThrow(/data.stage/);
+  });
+});
+
+describe("streams", () => {
+  it("names request streams by category", () => {
+    expect(streams.requests("gw-1")).toBe("requests-gw-1");
+    expect(categoryOf(streams.requests("gw-1"))).toBe("requests");
+  });
+});
