@@ -90,6 +90,10 @@ export interface EventStore {
   readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
   /** One page of the global log in position order. */
   readAll(options: ReadAllOptions): Promise<RecordedEvent[]>;
+  /** The newest `count` events of the log that match the filter, oldest first (for tools such as `events tail`). */
+  readLatest(count: number, filter?: EventFilter): Promise<RecordedEvent[]>;
+  /** Position of the newest event in the log; START when the log is empty. */
+  headPosition(): Promise<Position>;
   subscribe(options: SubscribeOptions): Subscription;
   close(): Promise<void>;
 }
