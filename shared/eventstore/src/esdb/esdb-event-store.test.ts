@@ -1,7 +1,12 @@
+import { randomUUID } from "node:crypto";
 import { createServer } from "node:net";
 import { ANY, type JSONType, NO_STREAM, START as ESDB_START, STREAM_EXISTS, UnavailableError, WrongExpectedVersionError } from "@eventstore/db-client";
-import { describe, expect, it } from "vitest";
-import { START, StoreUnavailableError, WrongExpectedRevisionError } from "../event-store.js";
+import { afterEach, describe, expect, it } from "vitest";
+import { type EventToAppend, START, StoreUnavailableError, WrongExpectedRevisionError } from "../event-store.js";
+import { openEventStore } from "../open-event-store.js";
+import type { Projector } from "../runner/projector.js";
+import { runProjector } from "../runner/subscription-runner.js";
+import { collectEvents } from "../test-support/collect-events.js";
 import { describeEventStoreContract } from "../test-support/event-store-contract.js";
 import { EventStoreDbCheckpointStore } from "./esdb-checkpoint-store.js";
 import { toEsdbConnectionString } from "./esdb-connection-string.js";
@@ -10,9 +15,25 @@ import { EventStoreDbEventStore } from "./esdb-event-store.js";
 import { isHiddenEvent, planEsdbFilter, toEsdbFilter } from "./esdb-filter-plan.js";
 import { fromEsdbPosition, toEsdbReadPosition } from "./esdb-position.js";
 import { fromEsdbCurrentRevision, toEsdbExpectedRevision } from "./esdb-revision.js";
+import { type EsdbStandInOptions, EsdbStandInServer } from "./test-support/esdb-stand-in-server.js";
 import { toPortError } from "./to-port-error.js";
 
 const connectionString = process.env.EVENTSTORE_CONNECTION_STRING;
+
+// Always: the adapter and the real client against a stand-in that speaks the gRPC
+// protocol. It proves the two agree; only the live run below proves the server agrees.
+describeEventStoreContract("EventStoreDB adapter over the gRPC protocol stand-in", async () => {
+  const server = await EsdbStandInServer.start();
+  const store = EventStoreDbEventStore.connect(server.connectionString);
+  return {
+    store,
+    checkpoints: new EventStoreDbCheckpointStore(store.client),
+    cleanup: async () => {
+      await store.close();
+      await server.stop();
+    },
+  };
+});
 
 if (connectionString) {
   describeEventStoreContract("EventStoreDB", () => {
@@ -233,3 +254,145 @@ describe("EventStoreDbEventStore without a server", () => {
     }
   });
 });
+
+describe("EventStoreDbEventStore over the gRPC protocol stand-in", () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  async function connect(options?: EsdbStandInOptions): Promise<{ server: EsdbStandInServer; store: EventStoreDbEventStore }> {
+    const server = await EsdbStandInServer.start(options);
+    cleanups.push(() => server.stop());
+    const store = EventStoreDbEventStore.connect(server.connectionString);
+    cleanups.push(() => store.close());
+    return { server, store };
+  }
+  const event = (type = "Happened", id: string = randomUUID(), data: unknown = {}): EventToAppend => ({ id, type, version: 1, data });
+
+  it("keeps checkpoints out of the log it returns: reads, subscriptions and the head ignore them", async () => {
+    const { store } = await connect();
+    const checkpoints = new EventStoreDbCheckpointStore(store.client);
+    const appended = await store.append("things-1", [event(), event()]);
+    await checkpoints.store("billing", appended.position);
+    await checkpoints.store("billing", appended.position);
+
+    expect(await store.headPosition()).toBe(appended.position);
+    const all = await store.readAll({ from: START, limit: 100 });
+    expect(all.map((recorded) => recorded.streamId)).toEqual(["things-1", "things-1"]);
+    expect((await store.readLatest(10)).map((recorded) => recorded.streamId)).toEqual(["things-1", "things-1"]);
+    const subscription = store.subscribe({ from: START });
+    expect((await collectEvents(subscription, 2)).map((recorded) => recorded.position)).toEqual(all.map((r) => r.position));
+    await subscription.close();
+    // $maxCount 1: the checkpoint stream holds only the latest.
+    expect(await store.readStream("tollgate.checkpoint-billing")).toHaveLength(1);
+    expect([...(await checkpoints.list())]).toEqual([["billing", appended.position]]);
+  });
+
+  it("round-trips ids that are not UUIDs, and a retry of them is still recognised", async () => {
+    const { store } = await connect();
+    const batch = [event("Happened", "request-1"), event("Happened", "request-2")];
+    const first = await store.append("things-1", batch, { expectedRevision: "no-stream" });
+    const retried = await store.append("things-1", batch, { expectedRevision: "no-stream" });
+    expect(retried).toEqual(first);
+    expect((await store.readStream("things-1")).map((recorded) => [recorded.id, recorded.metadata])).toEqual([
+      ["request-1", {}],
+      ["request-2", {}],
+    ]);
+  });
+
+  it("ends a filtered read at the log's end on a server that never says it has caught up", async () => {
+    const { store } = await connect({ sendsCaughtUp: false });
+    await store.append("wanted-1", [event("A"), event("A")]);
+    await store.append("other-1", Array.from({ length: 40 }, () => event("B")));
+    const started = Date.now();
+    const page = await store.readAll({ from: START, limit: 100, filter: { streamPrefixes: ["wanted-"] } });
+    expect(page).toHaveLength(2);
+    // The server went quiet before the end; the last stretch was read unfiltered, promptly.
+    expect(Date.now() - started).toBeLessThan(3_000);
+  });
+
+  it("truncates request streams before the safe position and the age limit, keeping their other metadata", async () => {
+    let now = Date.parse("2026-01-01T00:00:00.000Z");
+    const { store } = await connect({ clock: () => new Date(now) });
+    const checkpoints = new EventStoreDbCheckpointStore(store.client);
+    await store.append("requests-gw-1", [event(), event(), event()]);
+    await store.client.setStreamMetadata("requests-gw-2", { maxCount: 1000 });
+    await store.append("requests-gw-2", [event(), event()]);
+    await store.append("plans-1", [event()]);
+    now += 10 * 60_000;
+    const young = await store.append("requests-gw-1", [event()]);
+    await checkpoints.store("billing", young.position);
+
+    const olderThan = new Date(now - 60_000);
+    const removed = await store.deleteEventsBefore({ streamPrefixes: ["requests-"], olderThan, maxPosition: young.position });
+    expect(removed).toBe(5);
+    expect((await store.readStream("requests-gw-1")).map((recorded) => recorded.revision)).toEqual([3]);
+    expect(await store.readStream("requests-gw-2")).toEqual([]);
+    expect(await store.readStream("plans-1")).toHaveLength(1);
+    expect((await store.client.getStreamMetadata("requests-gw-2")).metadata).toMatchObject({ maxCount: 1000, truncateBefore: 2 });
+    // The stream goes on where it was: truncation never rewinds revisions.
+    expect((await store.append("requests-gw-2", [event()])).nextRevision).toBe(2);
+    // A second run has nothing left to do.
+    expect(await store.deleteEventsBefore({ streamPrefixes: ["requests-"], olderThan, maxPosition: young.position })).toBe(0);
+  });
+
+  it("never truncates past the safe position", async () => {
+    const { store } = await connect({ clock: () => new Date(0) });
+    const first = await store.append("requests-gw-1", [event(), event()]);
+    await store.append("requests-gw-1", [event(), event()]);
+    const removed = await store.deleteEventsBefore({
+      streamPrefixes: ["requests-"],
+      olderThan: new Date(Date.now()),
+      maxPosition: first.position,
+    });
+    expect(removed).toBe(2);
+    expect((await store.readStream("requests-gw-1")).map((recorded) => recorded.revision)).toEqual([2, 3]);
+  });
+
+  it("runs a projector with the subscription runner, its checkpoint in EventStoreDB", async () => {
+    const { store } = await connect();
+    const checkpoints = new EventStoreDbCheckpointStore(store.client);
+    await store.append("requests-gw-1", [event("RequestCompleted"), event("RequestRejected"), event("RequestCompleted")]);
+    const batches: string[][] = [];
+    const projector: Projector = {
+      name: "usage",
+      filter: { streamPrefixes: ["requests-"], eventTypes: ["RequestCompleted"] },
+      handle: (batch) => {
+        batches.push(batch.map((recorded) => recorded.type));
+        return Promise.resolve();
+      },
+    };
+    const runner = runProjector({ store, checkpoints, projector, maxBatchWaitMs: 20 });
+    cleanups.push(() => runner.stop());
+    const last = await store.append("requests-gw-1", [event("RequestCompleted")]);
+
+    await waitUntil(async () => (await checkpoints.load("usage")) === last.position);
+    expect(batches.flat()).toEqual(["RequestCompleted", "RequestCompleted", "RequestCompleted"]);
+    // Its own checkpoint writes are hidden, so they do not wake it up again.
+    const handled = runner.status().batchesHandled;
+    await store.append("plans-1", [event()]);
+    await waitUntil(async () => (await store.headPosition()) > last.position);
+    expect(runner.status().batchesHandled).toBe(handled);
+  });
+
+  it("is what openEventStore returns for an eventstoredb config", async () => {
+    const server = await EsdbStandInServer.start();
+    cleanups.push(() => server.stop());
+    const { store, checkpoints } = await openEventStore({ kind: "eventstoredb", connectionString: server.connectionString });
+    cleanups.push(() => store.close());
+    const appended = await store.append("things-1", [event()]);
+    await checkpoints.store("p", appended.position);
+    expect(await checkpoints.load("p")).toBe(appended.position);
+    expect(typeof store.deleteEventsBefore).toBe("function");
+  });
+});
+
+/** Polls until `condition` holds; fails after `timeoutMs`. */
+async function waitUntil(condition: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

@@ -8,8 +8,9 @@ import {
   FORWARDS,
   NO_STREAM,
   type ReadPosition,
+  jsonEvent,
+  metastreamOf,
   type ResolvedEvent,
-  type StreamMetadata,
 } from "@eventstore/db-client";
 import {
   type AppendOptions,
@@ -23,7 +24,6 @@ import {
   type ReadStreamOptions,
   type RecordedEvent,
   START,
-  StoreUnavailableError,
   type SubscribeOptions,
   type Subscription,
 } from "../event-store.js";
@@ -39,11 +39,11 @@ import { toPortError } from "./to-port-error.js";
 
 export interface EventStoreDbEventStoreOptions {
   /**
-   * A filtered read of $all runs as a bounded server-side subscription. It fails with
-   * StoreUnavailableError when the server sends nothing (no event, no checkpoint, no
-   * caught-up signal) for this long. Default 10 s.
+   * A filtered read of $all runs as a bounded server-side subscription. When the server
+   * sends nothing for this long before the read is complete (a server older than 23.10
+   * never says it has caught up), the rest is read unfiltered. Default 250 ms.
    */
-  filteredReadIdleTimeoutMs?: number;
+  filteredReadQuietMs?: number;
   /** Events fetched per request when paging through $all or a stream. Default 500. */
   pageSize?: number;
 }
@@ -60,12 +60,13 @@ export interface EventStoreDbEventStoreOptions {
  * - system events (`$` types and streams) and the adapter's own streams (`tollgate.`)
  *   are never returned by readAll, readLatest, headPosition or subscriptions.
  *
- * Filtered reads need EventStoreDB 23.10 or later (the caught-up signal); unfiltered reads
- * and subscriptions work with any gRPC server (20.10+), positions on stream reads with 22.6+.
+ * Server versions: any gRPC server (20.10+) for subscriptions and unfiltered reads; 22.6+
+ * for positions on stream reads; filtered reads end promptly on 23.10+ (the caught-up
+ * signal) and after `filteredReadQuietMs` on older servers. See README.md in this folder.
  */
 export class EventStoreDbEventStore implements EventStore, SupportsRetention {
   readonly client: EventStoreDBClient;
-  readonly #idleTimeoutMs: number;
+  readonly #quietMs: number;
   readonly #pageSize: number;
   readonly #subscriptions = new Set<EsdbSubscription>();
   #closed = false;
@@ -73,7 +74,7 @@ export class EventStoreDbEventStore implements EventStore, SupportsRetention {
   /** The store owns `client` and disposes it on close; an EventStoreDbCheckpointStore may borrow it. */
   constructor(client: EventStoreDBClient, options: EventStoreDbEventStoreOptions = {}) {
     this.client = client;
-    this.#idleTimeoutMs = options.filteredReadIdleTimeoutMs ?? 10_000;
+    this.#quietMs = options.filteredReadQuietMs ?? 250;
     this.#pageSize = options.pageSize ?? 500;
   }
 
@@ -126,7 +127,7 @@ export class EventStoreDbEventStore implements EventStore, SupportsRetention {
     if (!plan.canMatch) return [];
     try {
       return plan.server.on === "not-hidden"
-        ? await this.#readAllPaged(from, limit, plan)
+        ? await this.#scanForwards(from, limit, plan)
         : await this.#readAllFiltered(from, limit, plan);
     } catch (error) {
       throw toPortError(error, { operation: "readAll" });
@@ -233,93 +234,128 @@ export class EventStoreDbEventStore implements EventStore, SupportsRetention {
     return last?.revision ?? -1;
   }
 
-  /** Unfiltered pages of $all: read forwards, skip what is hidden, keep going until the page is full or the log ends. */
-  async #readAllPaged(from: Position, limit: number, plan: EsdbFilterPlan): Promise<RecordedEvent[]> {
-    const page: RecordedEvent[] = [];
-    let cursor = from;
+  /**
+   * Pages of $all read forwards, filtered here: events after `after` that `plan`
+   * accepts, until `limit` of them, the log's end, or (when given) the position `end`.
+   * Reading starts at `startAt` (default `after`), which may be later when the events in
+   * between are known not to match.
+   */
+  async #scanForwards(
+    after: Position,
+    limit: number,
+    plan: EsdbFilterPlan,
+    options: { startAt?: Position; end?: Position; page?: RecordedEvent[] } = {},
+  ): Promise<RecordedEvent[]> {
+    const page = options.page ?? [];
+    const end = options.end;
+    let cursor = options.startAt ?? after;
+    let first = true;
     for (;;) {
       // One more than needed, since reading $all from a position includes the event at it.
       const maxCount = Math.min(limit - page.length + 1, this.#pageSize + 1);
       let received = 0;
+      let done = false;
+      // Each read runs to its end (maxCount bounds it): see #lastRecordPosition.
       for await (const resolved of this.client.readAll({ fromPosition: toEsdbReadPosition(cursor), maxCount })) {
         received += 1;
         const event = resolved.event;
-        if (!event) continue;
+        if (!event || done) continue;
         const position = fromEsdbPosition(event.position);
-        if (position <= cursor) continue;
+        // The event at `startAt` itself is examined on the first page: the server may
+        // have stopped just before it. After that, the cursor is an event already seen.
+        if (first ? position < cursor : position <= cursor) continue;
         cursor = position;
-        if (plan.accepts(event.streamId, event.type)) page.push(fromEsdbEvent(event, position));
-        if (page.length === limit) return page;
+        if (end !== undefined && position > end) {
+          done = true;
+          continue;
+        }
+        if (position > after && plan.accepts(event.streamId, event.type)) page.push(fromEsdbEvent(event, position));
+        if (page.length === limit || (end !== undefined && position >= end)) done = true;
       }
-      if (received < maxCount) return page;
+      first = false;
+      if (done || received < maxCount) return page;
     }
   }
 
   /**
    * A filtered page of $all. The 6.x client filters on the server only for
    * subscriptions, so this runs a filtered catch-up subscription from `from` and ends it
-   * at the first of: `limit` events, an event or checkpoint at the log's end as it was
-   * when the read started, or the server's caught-up signal.
+   * at the first of: `limit` events; an event or checkpoint at the log's end as it was
+   * when the read started; the server's caught-up signal (EventStoreDB 23.10+).
+   *
+   * An older server sends no caught-up signal, and no checkpoint for the last events it
+   * examined. When it goes quiet for `filteredReadQuietMs` before reaching the end, the
+   * rest is read unfiltered from its last checkpoint and filtered here: at most one
+   * checkpoint interval of events, and exact either way.
    */
   async #readAllFiltered(from: Position, limit: number, plan: EsdbFilterPlan): Promise<RecordedEvent[]> {
     const end = await this.#lastRecordPosition();
     if (end === null || end <= from) return [];
-    return new Promise<RecordedEvent[]>((resolve, reject) => {
-      const page: RecordedEvent[] = [];
-      let settled = false;
-      let idle: NodeJS.Timeout | undefined;
-      const settle = (error?: unknown): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(idle);
-        void subscription
-          .unsubscribe()
-          .catch(() => undefined)
-          .finally(() => subscription.destroy());
-        if (error === undefined) resolve(page);
-        else reject(toPortError(error, { operation: "readAll" }));
-      };
-      const armIdle = (): void => {
-        clearTimeout(idle);
-        idle = setTimeout(
-          () => settle(new StoreUnavailableError(`EventStoreDB sent nothing for ${this.#idleTimeoutMs} ms during a filtered read`)),
-          this.#idleTimeoutMs,
-        );
-      };
-      const subscription: AllStreamSubscription = this.client.subscribeToAll({
-        fromPosition: toEsdbReadPosition(from),
-        filter: {
-          ...toEsdbFilter(plan, 1),
-          checkpointReached: (_subscription, position) => {
-            armIdle();
-            if (fromEsdbPosition(position) >= end) settle();
+    const partial = await new Promise<{ page: RecordedEvent[]; complete: boolean; checkpoint: Position | null }>(
+      (resolve, reject) => {
+        const page: RecordedEvent[] = [];
+        let checkpoint: Position | null = null;
+        let settled = false;
+        let quiet: NodeJS.Timeout | undefined;
+        const settle = (outcome: { complete: boolean } | { error: Error }): void => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(quiet);
+          // Cancelling is enough: the stream keeps flowing (into the listener below, which
+          // now ignores everything) until the call has ended. A paused or destroyed stream
+          // would never finish, and the client's dispose() waits for every stream to finish.
+          void subscription.unsubscribe().catch(() => undefined);
+          if ("error" in outcome) reject(outcome.error);
+          else resolve({ page, complete: outcome.complete, checkpoint });
+        };
+        const restartQuietTimer = (): void => {
+          clearTimeout(quiet);
+          quiet = setTimeout(() => settle({ complete: false }), this.#quietMs);
+        };
+        const subscription: AllStreamSubscription = this.client.subscribeToAll({
+          fromPosition: toEsdbReadPosition(from),
+          filter: {
+            ...toEsdbFilter(plan, 1),
+            checkpointReached: (_subscription, position) => {
+              if (settled) return;
+              restartQuietTimer();
+              checkpoint = fromEsdbPosition(position);
+              if (checkpoint >= end) settle({ complete: true });
+            },
           },
-        },
-      });
-      subscription.on("data", (resolved: AllStreamResolvedEvent) => {
-        if (settled) return;
-        armIdle();
-        const event = resolved.event;
-        if (!event) return;
-        const position = fromEsdbPosition(event.position);
-        if (position > from && plan.accepts(event.streamId, event.type)) page.push(fromEsdbEvent(event, position));
-        if (page.length >= limit || position >= end) settle();
-      });
-      // Events that came before the signal may still sit in the stream's buffer; they are
-      // emitted on the next ticks, which run before an immediate.
-      subscription.on("caughtUp", () => setImmediate(() => settle()));
-      subscription.on("error", (error: Error) => settle(error));
-      subscription.on("end", () => settle(new StoreUnavailableError("EventStoreDB ended a filtered read early")));
-      armIdle();
-    });
+        });
+        subscription.on("data", (resolved: AllStreamResolvedEvent) => {
+          if (settled) return;
+          restartQuietTimer();
+          const event = resolved.event;
+          if (!event) return;
+          const position = fromEsdbPosition(event.position);
+          if (position > from && plan.accepts(event.streamId, event.type)) page.push(fromEsdbEvent(event, position));
+          if (page.length >= limit || position >= end) settle({ complete: true });
+        });
+        // Events that came before the signal may still sit in the stream's buffer; they are
+        // emitted on the next ticks, which run before an immediate.
+        subscription.on("caughtUp", () => setImmediate(() => settle({ complete: true })));
+        subscription.on("error", (error: Error) => settle({ error }));
+        subscription.on("end", () => settle({ complete: false }));
+        restartQuietTimer();
+      },
+    );
+    if (partial.complete) return partial.page;
+    const delivered = partial.page.at(-1)?.position ?? from;
+    const startAt = partial.checkpoint !== null && partial.checkpoint > delivered ? partial.checkpoint : delivered;
+    return this.#scanForwards(delivered, limit, plan, { startAt, end, page: partial.page });
   }
 
   /** The position of the last record in $all, hidden or not; null when the log is empty. */
   async #lastRecordPosition(): Promise<Position | null> {
+    let last: Position | null = null;
+    // Read to the end rather than return from inside the loop: leaving a read early
+    // leaves its call open, and the client's dispose() waits for every call to end.
     for await (const resolved of this.client.readAll({ fromPosition: END, direction: BACKWARDS, maxCount: 1 })) {
-      if (resolved.event) return fromEsdbPosition(resolved.event.position);
+      if (resolved.event) last = fromEsdbPosition(resolved.event.position);
     }
-    return null;
+    return last;
   }
 
   /** Newest first: up to `count` events of $all that satisfy `accepts`. */
@@ -329,18 +365,18 @@ export class EventStoreDbEventStore implements EventStore, SupportsRetention {
     let previous: Position | null = null;
     for (;;) {
       let received = 0;
+      // Each read runs to its end (maxCount bounds it): see #lastRecordPosition.
       for await (const resolved of this.client.readAll({ fromPosition, direction: BACKWARDS, maxCount: this.#pageSize })) {
         received += 1;
         const event = resolved.event;
-        if (!event) continue;
+        if (!event || found.length === count) continue;
         const position = fromEsdbPosition(event.position);
-        // A backwards page that starts at a position includes the event at it.
+        // In case a backwards page that starts at a position includes the event at it.
         if (previous !== null && position >= previous) continue;
         previous = position;
         if (accepts(event)) found.push(fromEsdbEvent(event, position));
-        if (found.length === count) return found;
       }
-      if (received < this.#pageSize || previous === null) return found;
+      if (found.length === count || received < this.#pageSize || previous === null) return found;
       fromPosition = { commit: previous, prepare: previous };
     }
   }
@@ -378,14 +414,13 @@ export class EventStoreDbEventStore implements EventStore, SupportsRetention {
 
   /** Moves a stream's `truncateBefore` past its events that are old enough and that every projector has passed. */
   async #truncateStream(streamId: string, options: DeleteEventsBeforeOptions): Promise<number> {
-    let metadata: StreamMetadata | undefined;
-    let metastreamRevision: bigint | undefined;
-    try {
-      ({ metadata, metastreamRevision } = await this.client.getStreamMetadata(streamId));
-    } catch (error) {
-      if (!hasEsdbErrorType(error, ErrorType.STREAM_NOT_FOUND)) throw error;
-    }
-    const current = typeof metadata?.truncateBefore === "number" ? metadata.truncateBefore : 0;
+    // The metadata stream is read and written directly, as the raw `$metadata` JSON:
+    // the 6.x client's getStreamMetadata reports a commit position as the metastream's
+    // revision, which is useless as an expected revision.
+    const metastream = metastreamOf(streamId);
+    const [latest] = await this.#readStreamPage(metastream, END, 1, BACKWARDS);
+    const metadata = isRecord(latest?.data) ? latest.data : {};
+    const current = typeof metadata.$tb === "number" ? metadata.$tb : 0;
 
     // Within a stream, positions and recording times only grow, so the removable events
     // are a prefix: the first one that is too new or not yet passed ends it.
@@ -405,12 +440,11 @@ export class EventStoreDbEventStore implements EventStore, SupportsRetention {
 
     try {
       // Guarded by the metadata revision that was read: a concurrent run that moved the
-      // cut further must not be undone by this one moving it back.
-      await this.client.setStreamMetadata(
-        streamId,
-        { ...metadata, truncateBefore: cut },
-        { expectedRevision: metastreamRevision ?? NO_STREAM },
-      );
+      // cut further must not be undone by this one moving it back. Other settings
+      // ($maxCount, ACLs) are kept as they were.
+      await this.client.appendToStream(metastream, jsonEvent({ type: "$metadata", data: { ...metadata, $tb: cut } }), {
+        expectedRevision: latest ? BigInt(latest.revision) : NO_STREAM,
+      });
     } catch (error) {
       if (hasEsdbErrorType(error, ErrorType.WRONG_EXPECTED_VERSION)) return 0;
       throw error;
@@ -433,4 +467,8 @@ function linkTarget(data: unknown): string | null {
   if (text === null) return null;
   const at = text.indexOf("@");
   return at === -1 ? null : text.slice(at + 1);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
 }

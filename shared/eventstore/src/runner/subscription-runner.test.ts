@@ -296,7 +296,7 @@ describe("SubscriptionRunner", () => {
     await runner.stop();
     await runner.stop();
     expect(runner.status().state).toBe("stopped");
-    expect(() => runner.start()).toThrow(/already started/);
+    expect(() => runner.start()).toThrow(/already started or stopped/);
   });
 
   it("resumes a projector that owns its checkpoint from that checkpoint, and mirrors it for retention", async () => {

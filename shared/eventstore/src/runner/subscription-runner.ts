@@ -127,7 +127,7 @@ export class SubscriptionRunner {
 
   /** Starts the run loop in the background. A runner runs once: after `stop`, make a new one. */
   start(): this {
-    if (this.#loop || this.#stopController.signal.aborted) throw new Error(`runner ${this.name} was already started`);
+    if (this.#loop || this.#stopController.signal.aborted) throw new Error(`runner ${this.name} was already started or stopped; create a new one`);
     this.#loop = this.#run();
     return this;
   }
