@@ -1,0 +1,77 @@
+#!/usr/bin/env node
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { EventStoreConfig } from "@tollgate/eventstore";
+import { tailEvents } from "./commands/events-command.js";
+import { startPlatform } from "./commands/start-platform.js";
+
+const usage = `tollgate <command>
+
+Commands:
+  start [--gateway-config FILE] [--demo-port N]
+      Start every Tollgate service on embedded defaults, with a demo upstream.
+  events tail [-n N] [--follow] [--json] [--store FILE | --esdb CONNECTION_STRING]
+      Print the latest events of the log (default ./data/events.db).
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case "start": {
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          "gateway-config": { type: "string", default: defaultGatewayConfig() },
+          "demo-port": { type: "string", default: "9090" },
+        },
+      });
+      return startPlatform({
+        gatewayConfig: resolve(values["gateway-config"]),
+        demoHost: "127.0.0.1",
+        demoPort: Number(values["demo-port"]),
+      });
+    }
+    case "events": {
+      const [sub, ...options] = rest;
+      if (sub !== "tail") break;
+      const { values } = parseArgs({
+        args: options,
+        options: {
+          n: { type: "string", short: "n", default: "10" },
+          follow: { type: "boolean", short: "f", default: false },
+          json: { type: "boolean", default: false },
+          store: { type: "string", default: "./data/events.db" },
+          esdb: { type: "string" },
+        },
+      });
+      const store = EventStoreConfig.parse(
+        values.esdb ? { kind: "eventstoredb", connectionString: values.esdb } : { kind: "sqlite", file: values.store },
+      );
+      const controller = new AbortController();
+      process.once("SIGINT", () => controller.abort());
+      await tailEvents({ store, count: Number(values.n), follow: values.follow, json: values.json, signal: controller.signal });
+      return 0;
+    }
+    case undefined:
+    case "help":
+    case "--help":
+      process.stdout.write(usage);
+      return 0;
+  }
+  process.stderr.write(`unknown command: ${argv.join(" ")}\n\n${usage}`);
+  return 2;
+}
+
+function defaultGatewayConfig(): string {
+  return new URL("../config/gateway.yaml", import.meta.url).pathname;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,36 @@
+/**
+ * Every error the gateway answers with. Each entry becomes an
+ * application/problem+json response (RFC 9457) in problem-response.ts and nowhere
+ * else; `type` is `urn:tollgate:problem:<code>`, listed in docs/gateway.md.
+ */
+export interface ProblemType {
+  /** Stable, machine-readable; clients may branch on it. */
+  readonly code: string;
+  readonly status: number;
+  /** Short and the same for every occurrence (RFC 9457 3.1.3). */
+  readonly title: string;
+  /** Whether the same request may succeed if sent again later. */
+  readonly retryable: boolean;
+}
+
+export const problems = {
+  badRequest: { code: "bad-request", status: 400, title: "Malformed request", retryable: false },
+  invalidHost: { code: "invalid-host", status: 400, title: "Missing, repeated or invalid Host header", retryable: false },
+  invalidFraming: { code: "invalid-framing", status: 400, title: "Ambiguous or unsupported message framing", retryable: false },
+  invalidRequestTarget: { code: "invalid-request-target", status: 400, title: "Unsupported request target", retryable: false },
+  invalidPath: { code: "invalid-path", status: 400, title: "Request path refused", retryable: false },
+  invalidHeader: { code: "invalid-header", status: 400, title: "Request header refused", retryable: false },
+  routeNotFound: { code: "route-not-found", status: 404, title: "No route matches the request", retryable: false },
+  requestTimeout: { code: "request-timeout", status: 408, title: "Request not received in time", retryable: true },
+  headersTooLarge: { code: "headers-too-large", status: 431, title: "Request header fields too large", retryable: false },
+  internalError: { code: "internal-error", status: 500, title: "Internal gateway error", retryable: true },
+  upstreamUnreachable: { code: "upstream-unreachable", status: 502, title: "Upstream unreachable", retryable: true },
+  upstreamBadResponse: { code: "upstream-bad-response", status: 502, title: "Invalid response from upstream", retryable: true },
+  upstreamTimeout: { code: "upstream-timeout", status: 504, title: "Upstream timed out", retryable: true },
+} as const satisfies Record<string, ProblemType>;
+
+export type ProblemName = keyof typeof problems;
+
+export function problemTypeUri(problem: ProblemType): string {
+  return `urn:tollgate:problem:${problem.code}`;
+}

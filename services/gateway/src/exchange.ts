@@ -1,0 +1,444 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { FailureKind, RejectionStage, RequestEvent } from "@tollgate/events";
+import type { Logger } from "@tollgate/observability";
+import { errors, type Dispatcher } from "undici";
+import type { Clock, IdGenerator } from "./clock.js";
+import { stripRoutePrefix, type CompiledRoute } from "./compiled-route.js";
+import { problems, type ProblemType } from "./errors/problem-catalog.js";
+import { sendProblem } from "./errors/problem-response.js";
+import { appendForwardingHeaders, buildResponseHeaders, isSaneRequestId, scanRequestHeaders, type RequestHead } from "./headers.js";
+import type { RouteMetrics } from "./metrics/gateway-metrics.js";
+import { normalizePath, PathRejection } from "./normalize-path.js";
+import { isoTimestamp } from "./iso-timestamp.js";
+import type { UpstreamTarget } from "./proxy/upstream.js";
+import { toUpstreamError, UpstreamError, UpstreamResponseError } from "./proxy/upstream-error.js";
+import type { Router } from "./router.js";
+import { normalizeAddress, type TrustProxy } from "./trust-proxy.js";
+
+/** What every exchange shares: built once per server from the validated config. */
+export interface ExchangeContext {
+  readonly gatewayId: string;
+  readonly clock: Clock;
+  readonly ids: IdGenerator;
+  readonly router: Router<CompiledRoute>;
+  readonly trust: TrustProxy;
+  readonly unmatchedMetrics: RouteMetrics;
+  readonly logger: Logger;
+  /** True once shutdown began: every response from then on closes its connection. */
+  readonly draining: boolean;
+  /** Called exactly once per exchange, with its event, when its response is over. */
+  finish(exchange: Exchange, event: RequestEvent): void;
+}
+
+/**
+ * Status recorded for a request whose client left before any response was sent.
+ * 499 is nginx's "client closed request"; no response carries it.
+ */
+export const clientClosedStatus = 499;
+
+/** Event `detail` and `reason` fields are capped by the event schema. */
+const maxDetail = 500;
+
+/**
+ * Connections on which a request was refused for its framing or Host. Node parses
+ * pipelined requests ahead and hands them over while the refusal is still being
+ * written; whatever follows an untrustworthy request on the same connection is
+ * refused too, never forwarded, and the connection closes after the refusal.
+ */
+const untrustedConnections = new WeakSet<object>();
+
+const SLASH = 0x2f;
+const absoluteForm = /^[Hh][Tt][Tt][Pp][Ss]?:\/\/([^/?#]*)([^#]*)$/;
+const hostValue = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]*)(?::[0-9]*)?$/;
+
+/**
+ * One request through the gateway, from its head arriving to its response being
+ * over, and the undici handler of its upstream request. Everything the request's
+ * event needs is gathered on this one object; the event is built once, when the
+ * response closes, which is the only moment every field (status, bytes, duration)
+ * is final. That moment comes exactly once per request, whether it completed, was
+ * rejected, failed or was abandoned by the client, so each request yields exactly
+ * one event.
+ */
+export class Exchange implements Dispatcher.DispatchHandler {
+  requestId = "";
+  clientIp = "";
+  /** Normalized path once known; until then the raw path, without query. */
+  path = "";
+  route: CompiledRoute | null = null;
+  target: UpstreamTarget | null = null;
+  bytesIn = 0;
+  bytesOut = 0;
+  /** Monotonic ms from sending upstream to the response head; -1 when there was none. */
+  upstreamLatencyMs = -1;
+  private readonly startedEpochMs: number;
+  private readonly startedMs: number;
+  private upstreamStartMs = -1;
+  private rejection: { stage: RejectionStage; reason: string } | null = null;
+  private failure: { kind: FailureKind; detail: string } | null = null;
+  private abortUpstream: ((reason?: Error) => void) | null = null;
+  private resumeUpstream: (() => void) | null = null;
+  private upstreamSettled = false;
+  private done = false;
+
+  constructor(
+    private readonly ctx: ExchangeContext,
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+  ) {
+    this.startedEpochMs = ctx.clock.epochMs();
+    this.startedMs = ctx.clock.monotonicMs();
+    res.on("close", this.onClose);
+  }
+
+  /** Runs the request up to handing it to the upstream. Never awaits. */
+  start(): void {
+    const { req, ctx } = this;
+    const peer = normalizeAddress(req.socket.remoteAddress);
+    const trustedPeer = ctx.trust.isTrusted(peer);
+    const head = scanRequestHeaders(req.rawHeaders, trustedPeer);
+    this.requestId = head.requestId !== undefined && isSaneRequestId(head.requestId) ? head.requestId : ctx.ids.requestId();
+    this.clientIp = trustedPeer ? ctx.trust.clientIp(peer, head.forwardedFor) : peer;
+
+    if (untrustedConnections.has(req.socket)) {
+      this.path = rawPathOf(req.url);
+      this.reject("headers", problems.invalidFraming, "an earlier request on this connection was refused for its framing or Host", true);
+      return;
+    }
+
+    // Framing first: until it is settled, nothing after this request on the
+    // connection can be trusted, whatever else is wrong with it.
+    const framing = framingProblem(req, head);
+    if (framing !== null) {
+      this.path = rawPathOf(req.url);
+      this.reject("headers", problems.invalidFraming, framing, true);
+      return;
+    }
+
+    // The request target picks a route and nothing else. In absolute form
+    // (RFC 9112 3.2.2, which servers MUST accept) its authority replaces the Host
+    // header for route matching, as that section requires; the upstream is still
+    // only ever one from the config.
+    let target = req.url ?? "";
+    if (target.charCodeAt(0) !== SLASH) {
+      const absolute = absoluteForm.exec(target);
+      if (absolute === null || (absolute[1] as string).includes("@") || (absolute[1] as string).length === 0) {
+        this.path = rawPathOf(target);
+        this.reject("validation", problems.invalidRequestTarget, "only origin-form (/path) and http(s) absolute-form request targets are accepted", false);
+        return;
+      }
+      head.host = absolute[1];
+      const rest = absolute[2] as string;
+      target = rest.length === 0 ? "/" : rest.charCodeAt(0) === SLASH ? rest : `/${rest}`;
+    }
+    const queryAt = target.indexOf("?");
+    const rawPath = queryAt === -1 ? target : target.slice(0, queryAt);
+    this.path = rawPath;
+
+    const hostProblem = hostHeaderProblem(req, head);
+    if (hostProblem !== null) {
+      this.reject("headers", problems.invalidHost, hostProblem, true);
+      return;
+    }
+
+    const path = normalizePath(rawPath);
+    if (path instanceof PathRejection) {
+      this.reject("validation", problems.invalidPath, path.reason, false);
+      return;
+    }
+    this.path = path;
+
+    const method = req.method ?? "";
+    const route = ctx.router.match(method, routingHost(head.host), path);
+    if (route === undefined) {
+      this.reject("route", problems.routeNotFound, "no route matches the request's method, host and path", false);
+      return;
+    }
+    this.route = route;
+
+    const upstreamPath = (route.stripPrefix ? stripRoutePrefix(route, path) : path) + (queryAt === -1 ? "" : target.slice(queryAt));
+    appendForwardingHeaders(head, { peer, trustedPeer, requestId: this.requestId, proto: "http" });
+    const upstream = route.upstream.pick();
+    this.target = upstream;
+    // Framing was checked above: a body exists exactly when it is chunked or has a
+    // non-zero Content-Length (RFC 9112 6.3). undici re-frames it for the upstream.
+    const hasBody = head.transferEncodingCount > 0 || (head.contentLength !== undefined && head.contentLength !== "0");
+    this.upstreamStartMs = ctx.clock.monotonicMs();
+    upstream.pool.dispatch({ path: upstreamPath, method, headers: head.headers, body: hasBody ? req : null }, this);
+  }
+
+  /** An exception escaped the gateway's own code: answer 500 if still possible. */
+  fail(error: unknown): void {
+    this.ctx.logger.error({ err: error, requestId: this.requestId }, "request handling failed");
+    if (this.done) return;
+    this.failure = { kind: "upstream-error", detail: truncate(`internal error: ${error instanceof Error ? error.message : String(error)}`) };
+    this.upstreamSettled = true;
+    this.requestId ||= this.ctx.ids.requestId();
+    if (!this.res.headersSent) this.bytesOut = sendProblem(this.res, problems.internalError, this.requestId, "the gateway failed to handle the request", true);
+    else this.res.destroy();
+  }
+
+  /** Shutdown grace expired with this request still in flight; its connection is about to be closed. */
+  abandon(): void {
+    if (this.done || this.failure !== null || this.rejection !== null) return;
+    this.failure = { kind: "timeout", detail: "shutdown grace period expired before the response completed" };
+  }
+
+  private reject(stage: RejectionStage, problem: ProblemType, reason: string, closeConnection: boolean): void {
+    this.rejection = { stage, reason };
+    if (closeConnection) untrustedConnections.add(this.req.socket);
+    this.bytesOut = sendProblem(this.res, problem, this.requestId, reason, closeConnection || this.ctx.draining);
+  }
+
+  // undici handler. The legacy callbacks are used on purpose: undici 7 still runs
+  // them natively and wraps the newer controller API around them, which adds a
+  // wrapper and parses every response head into an object the gateway does not use.
+
+  onConnect(abort: (reason?: Error) => void): void {
+    // A request that waited in the pool queue while its client left is dropped here.
+    if (this.done) abort(new errors.RequestAbortedError());
+    else this.abortUpstream = abort;
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    // 1xx interim responses (103 Early Hints) are not relayed in this slice.
+    if (statusCode < 200) return true;
+    if (statusCode > 599) {
+      throw new UpstreamResponseError(`${this.target?.origin ?? "upstream"} answered with status ${statusCode}`, { cause: null });
+    }
+    this.upstreamLatencyMs = this.ctx.clock.monotonicMs() - this.upstreamStartMs;
+    this.resumeUpstream = resume;
+    const headers = buildResponseHeaders(rawHeaders, this.requestId, this.ctx.draining);
+    try {
+      this.res.writeHead(statusCode, headers);
+    } catch (error) {
+      throw new UpstreamResponseError(`response head from ${this.target?.origin ?? "upstream"} cannot be relayed: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.bytesOut += chunk.length;
+    if (this.res.write(chunk)) return true;
+    // Backpressure: undici stops reading the upstream socket until the client drains.
+    this.res.once("drain", this.onDrain);
+    return false;
+  }
+
+  onComplete(): void {
+    this.upstreamSettled = true;
+    this.res.end();
+  }
+
+  onBodySent(chunk: Buffer | string | number): void {
+    this.bytesIn += typeof chunk === "number" ? chunk : chunk.length;
+  }
+
+  onError(error: Error): void {
+    this.upstreamSettled = true;
+    if (this.done) return;
+    const { res } = this;
+    // The client left first: undici saw its request body break off. Its close
+    // handler records the abort.
+    if (res.destroyed || this.req.socket.destroyed) return;
+    const upstreamError = error instanceof UpstreamError ? error : toUpstreamError(error, this.target?.origin ?? "upstream");
+    this.failure = { kind: upstreamError.failure, detail: truncate(upstreamError.message) };
+    if (!res.headersSent) {
+      const detail = `${upstreamError.problem.title} (upstream "${this.route?.upstream.name ?? ""}")`;
+      this.bytesOut = sendProblem(res, upstreamError.problem, this.requestId, detail, this.ctx.draining);
+    } else {
+      // The status line is already out; all the client can still learn is that the
+      // response broke off, which closing the connection tells it.
+      res.destroy();
+    }
+  }
+
+  /**
+   * The client connection closed. Node emits `close` on a response only once it
+   * owns the socket; a pipelined request whose response was still queued behind
+   * another one would otherwise never finish, and never be recorded.
+   */
+  connectionClosed(): void {
+    this.onClose();
+  }
+
+  private readonly onDrain = (): void => {
+    this.resumeUpstream?.();
+  };
+
+  private readonly onClose = (): void => {
+    if (this.done) return;
+    this.done = true;
+    const endMs = this.ctx.clock.monotonicMs();
+    if (this.rejection === null && this.failure === null && !this.res.writableFinished) {
+      this.failure = { kind: "client-abort", detail: "the client closed the connection before the response completed" };
+    }
+    // A client that leaves takes its upstream request with it.
+    if (!this.upstreamSettled && this.abortUpstream !== null) this.abortUpstream(new errors.RequestAbortedError());
+    this.ctx.finish(this, this.toEvent(endMs));
+  };
+
+  /**
+   * Every event is written out as one object literal per type: building it from a
+   * shared base with object spread made V8 fall back to slow dictionary objects, at
+   * microseconds per request.
+   */
+  private toEvent(endMs: number): RequestEvent {
+    const { res, route, req } = this;
+    const startedAt = isoTimestamp(this.startedEpochMs);
+    const durationMs = roundMs(endMs - this.startedMs);
+    const status = res.headersSent ? res.statusCode : clientClosedStatus;
+    const gatewayId = this.ctx.gatewayId;
+    const method = req.method ?? "";
+    if (this.rejection !== null) {
+      return {
+        type: "RequestRejected",
+        version: 1,
+        data: {
+          requestId: this.requestId,
+          gatewayId,
+          startedAt,
+          durationMs,
+          routeId: route?.id ?? null,
+          method,
+          path: this.path,
+          routeTemplate: route?.template ?? null,
+          status,
+          clientIp: this.clientIp,
+          bytesIn: this.bytesIn,
+          bytesOut: this.bytesOut,
+          controlPlaneVersion: null,
+          consumerId: null,
+          credentialId: null,
+          planId: null,
+          subscriptionId: null,
+          stage: this.rejection.stage,
+          reason: this.rejection.reason,
+          limit: null,
+        },
+      };
+    }
+    if (this.failure !== null) {
+      return {
+        type: "RequestFailed",
+        version: 1,
+        data: {
+          requestId: this.requestId,
+          gatewayId,
+          startedAt,
+          durationMs,
+          routeId: route?.id ?? null,
+          method,
+          path: this.path,
+          routeTemplate: route?.template ?? null,
+          status,
+          clientIp: this.clientIp,
+          bytesIn: this.bytesIn,
+          bytesOut: this.bytesOut,
+          controlPlaneVersion: null,
+          consumerId: null,
+          credentialId: null,
+          planId: null,
+          subscriptionId: null,
+          upstream: this.target?.origin ?? null,
+          attempts: this.target === null ? 0 : 1,
+          error: this.failure.kind,
+          detail: this.failure.detail,
+          fallbackServed: false,
+        },
+      };
+    }
+    return {
+      type: "RequestCompleted",
+      version: 1,
+      data: {
+        requestId: this.requestId,
+        gatewayId,
+        startedAt,
+        durationMs,
+        routeId: route?.id ?? null,
+        method,
+        path: this.path,
+        routeTemplate: route?.template ?? null,
+        status,
+        clientIp: this.clientIp,
+        bytesIn: this.bytesIn,
+        bytesOut: this.bytesOut,
+        controlPlaneVersion: null,
+        consumerId: null,
+        credentialId: null,
+        planId: null,
+        subscriptionId: null,
+        upstream: this.target?.origin ?? "",
+        attempts: 1,
+        upstreamLatencyMs: roundMs(Math.max(this.upstreamLatencyMs, 0)),
+        cacheStatus: "none",
+      },
+    };
+  }
+}
+
+/**
+ * Message framing the gateway refuses, beyond what Node's parser (llhttp, strict
+ * mode) already rejects before a request exists: Content-Length together with
+ * Transfer-Encoding, a Transfer-Encoding that does not end in chunked, repeated
+ * Transfer-Encoding lines, duplicate Content-Length and whitespace before a colon.
+ * Every check here closes the connection, because the bytes after an ambiguous
+ * request are exactly where a smuggled second request would hide.
+ */
+function framingProblem(req: IncomingMessage, head: RequestHead): string | null {
+  if (head.contentLengthCount > 1) return "more than one Content-Length header (RFC 9112 6.3)";
+  if (head.transferEncodingCount === 0) return null;
+  if (head.contentLengthCount > 0) return "both Content-Length and Transfer-Encoding (RFC 9112 6.1)";
+  // RFC 9112 6.1: Transfer-Encoding in an HTTP/1.0 message means its framing is faulty.
+  if (req.httpVersionMajor === 1 && req.httpVersionMinor === 0) return "Transfer-Encoding in an HTTP/1.0 request (RFC 9112 6.1)";
+  // Exactly "chunked": any other coding is one another hop might read differently
+  // (RFC 9112 6.1 lets a server refuse codings it does not support). RFC 9112 7
+  // makes coding names case-insensitive, but "Chunked" is a classic obfuscation: a
+  // proxy in front that does not recognize it sees no body, the gateway sees one, and
+  // the two disagree on where the next request starts. No real client sends it.
+  if (head.transferEncodingCount > 1 || head.transferEncoding !== "chunked") {
+    return 'unsupported Transfer-Encoding: only "chunked" is accepted';
+  }
+  return null;
+}
+
+/** RFC 9112 3.2: exactly one valid Host in HTTP/1.1 requests, at most one in HTTP/1.0. */
+function hostHeaderProblem(req: IncomingMessage, head: RequestHead): string | null {
+  if (head.hostCount > 1) return "more than one Host header (RFC 9112 3.2)";
+  if (head.host === undefined) {
+    return req.httpVersionMajor === 1 && req.httpVersionMinor >= 1 ? "missing Host header (RFC 9112 3.2)" : null;
+  }
+  return hostValue.test(head.host) ? null : "invalid Host header (RFC 9112 3.2)";
+}
+
+/** The host as routes name it: lower-case, without port and without a trailing dot. */
+function routingHost(host: string | undefined): string {
+  if (host === undefined || host.length === 0) return "";
+  let end = host.length;
+  if (host.charCodeAt(0) === 0x5b) {
+    end = host.indexOf("]") + 1;
+  } else {
+    const colon = host.indexOf(":");
+    if (colon !== -1) end = colon;
+    if (host.charCodeAt(end - 1) === 0x2e) end -= 1;
+  }
+  return host.slice(0, end).toLowerCase();
+}
+
+/** The request target without its query, as recorded for requests refused before normalization. */
+function rawPathOf(target: string | undefined): string {
+  const value = target ?? "";
+  const queryAt = value.indexOf("?");
+  return queryAt === -1 ? value : value.slice(0, queryAt);
+}
+
+function roundMs(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}
+
+function truncate(text: string): string {
+  return text.length <= maxDetail ? text : `${text.slice(0, maxDetail - 1)}…`;
+}

@@ -1,0 +1,105 @@
+import { parseArgs } from "node:util";
+import { ConfigError } from "@tollgate/config";
+import { streams } from "@tollgate/events";
+import { createLogger, createMetricsRegistry } from "@tollgate/observability";
+import { loadGatewayConfig } from "./config/load-gateway-config.js";
+import { Readiness } from "./readiness.js";
+import { createEventRecorder } from "./recorder/create-event-recorder.js";
+import { createGatewayServer } from "./server.js";
+import { createStatusServer } from "./status-server.js";
+
+const usage = "usage: node services/gateway/dist/main.js --config <file.yaml|file.json>  (or TOLLGATE_GATEWAY_CONFIG=<file>)";
+
+/**
+ * The gateway process. Startup order: config (refused with every problem listed),
+ * recorder, then listeners. Shutdown order on SIGTERM/SIGINT is the reverse and is
+ * what makes a graceful stop lose no event: readiness closes, in-flight requests
+ * finish and hand their events to the recorder, the recorder flushes them to the
+ * store (or the spool), and only then does the process exit. A second signal
+ * during shutdown exits at once.
+ */
+/** Resolves with an exit code when the process should end now, or null once it is serving. */
+async function main(): Promise<number | null> {
+  const { values } = parseArgs({ options: { config: { type: "string", short: "c" } }, strict: true });
+  const path = values.config ?? process.env.TOLLGATE_GATEWAY_CONFIG;
+  if (path === undefined || path === "") {
+    process.stderr.write(`${usage}\n`);
+    return 2;
+  }
+
+  let config;
+  try {
+    config = await loadGatewayConfig(path, process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+
+  const logger = createLogger({ name: "gateway", level: config.logLevel });
+  const recorder = await createEventRecorder({
+    store: config.eventStore,
+    streamId: streams.requests(config.gatewayId),
+    recorder: config.recorder,
+    logger,
+  });
+  const registry = createMetricsRegistry();
+  const readiness = new Readiness();
+  const gateway = createGatewayServer({ config, recorder, logger, registry, readiness });
+  const status = createStatusServer({ host: config.status.host, port: config.status.port, registry, readiness });
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      logger.warn({ signal }, "second signal during shutdown; exiting now");
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal, inFlight: gateway.inFlight, graceMs: config.shutdownGraceMs }, "shutting down");
+    void (async () => {
+      await gateway.shutdown(config.shutdownGraceMs);
+      await recorder.close();
+      await status.close();
+      logger.info("stopped");
+      process.exit(0);
+    })().catch((error: unknown) => {
+      logger.fatal({ err: error }, "shutdown failed");
+      process.exit(1);
+    });
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+
+  const [address, statusAddress] = await Promise.all([gateway.listen(), status.listen()]);
+  const host = address.address === "0.0.0.0" || address.address === "::" ? "127.0.0.1" : address.address;
+  const statusHost = statusAddress.address === "0.0.0.0" || statusAddress.address === "::" ? "127.0.0.1" : statusAddress.address;
+  logger.info(
+    {
+      gatewayId: config.gatewayId,
+      port: address.port,
+      statusPort: statusAddress.port,
+      url: `http://${formatHost(host)}:${address.port}/`,
+      statusUrl: `http://${formatHost(statusHost)}:${statusAddress.port}/readyz`,
+      routes: config.routes.length,
+      upstreams: Object.keys(config.upstreams).length,
+    },
+    "listening",
+  );
+  return null;
+}
+
+function formatHost(host: string): string {
+  return host.includes(":") ? `[${host}]` : host;
+}
+
+main().then(
+  (code) => {
+    if (code !== null) process.exit(code);
+  },
+  (error: unknown) => {
+    process.stderr.write(`gateway failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,2 @@
+export * from "./create-logger.js";
+export * from "./create-metrics-registry.js";
