@@ -2,16 +2,20 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { EventStoreConfig } from "@tollgate/eventstore";
+import { applyCommand } from "./commands/apply-command.js";
 import { tailEvents } from "./commands/events-command.js";
 import { startPlatform } from "./commands/start-platform.js";
 
 const usage = `tollgate <command>
 
 Commands:
-  start [--gateway-config FILE] [--demo-port N]
+  start [--gateway-config FILE] [--control-plane-config FILE] [--demo-port N]
       Start every Tollgate service on embedded defaults, with a demo upstream.
   events tail [-n N] [--follow] [--json] [--store FILE | --esdb CONNECTION_STRING]
       Print the latest events of the log (default ./data/events.db).
+  apply FILE [--dry-run] [--actor NAME] [--store FILE | --esdb CONNECTION_STRING]
+      Make the log's plans, consumers, credentials, subscriptions and routes match FILE;
+      prints the diff, appends only the events it needs (none with --dry-run).
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -21,12 +25,14 @@ async function main(argv: string[]): Promise<number> {
       const { values } = parseArgs({
         args: rest,
         options: {
-          "gateway-config": { type: "string", default: defaultGatewayConfig() },
+          "gateway-config": { type: "string", default: defaultConfig("gateway.yaml") },
+          "control-plane-config": { type: "string", default: defaultConfig("control-plane.yaml") },
           "demo-port": { type: "string", default: "9090" },
         },
       });
       return startPlatform({
         gatewayConfig: resolve(values["gateway-config"]),
+        controlPlaneConfig: resolve(values["control-plane-config"]),
         demoHost: "127.0.0.1",
         demoPort: Number(values["demo-port"]),
       });
@@ -52,6 +58,23 @@ async function main(argv: string[]): Promise<number> {
       await tailEvents({ store, count: Number(values.n), follow: values.follow, json: values.json, signal: controller.signal });
       return 0;
     }
+    case "apply": {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: {
+          "dry-run": { type: "boolean", default: false },
+          actor: { type: "string" },
+          store: { type: "string", default: "./data/events.db" },
+          esdb: { type: "string" },
+        },
+      });
+      if (positionals.length !== 1) break;
+      const store = EventStoreConfig.parse(
+        values.esdb ? { kind: "eventstoredb", connectionString: values.esdb } : { kind: "sqlite", file: values.store },
+      );
+      return applyCommand({ file: resolve(positionals[0]!), store, dryRun: values["dry-run"], ...(values.actor ? { actor: values.actor } : {}) });
+    }
     case undefined:
     case "help":
     case "--help":
@@ -62,8 +85,8 @@ async function main(argv: string[]): Promise<number> {
   return 2;
 }
 
-function defaultGatewayConfig(): string {
-  return new URL("../config/gateway.yaml", import.meta.url).pathname;
+function defaultConfig(name: string): string {
+  return new URL(`../config/${name}`, import.meta.url).pathname;
 }
 
 main(process.argv.slice(2)).then(

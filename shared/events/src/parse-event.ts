@@ -1,8 +1,9 @@
 import { z } from "zod";
+import { ControlEvent } from "./control-events.js";
 import { RequestEvent } from "./request-events.js";
 
 /** Every event the platform records. New families are added to this union. */
-export const TollgateEvent = z.discriminatedUnion("type", [...RequestEvent.options]);
+export const TollgateEvent = z.discriminatedUnion("type", [...RequestEvent.options, ...ControlEvent.options]);
 export type TollgateEvent = z.infer<typeof TollgateEvent>;
 export type TollgateEventType = TollgateEvent["type"];
 

@@ -4,6 +4,11 @@
  */
 export const streamCategories = {
   requests: "requests",
+  plan: "plan",
+  consumer: "consumer",
+  credential: "credential",
+  subscription: "subscription",
+  route: "route",
 } as const;
 
 export type StreamCategory = (typeof streamCategories)[keyof typeof streamCategories];
@@ -11,7 +16,25 @@ export type StreamCategory = (typeof streamCategories)[keyof typeof streamCatego
 export const streams = {
   /** Request events of one gateway instance. Appended with no expected revision. */
   requests: (gatewayId: string): string => `${streamCategories.requests}-${gatewayId}`,
+  /** One plan's history. Appended with the expected revision of the state the change was decided on. */
+  plan: (planId: string): string => `${streamCategories.plan}-${planId}`,
+  consumer: (consumerId: string): string => `${streamCategories.consumer}-${consumerId}`,
+  /** One credential (API key, JWT mapping, Basic user or HMAC secret); rotation stays in the same stream. */
+  credential: (credentialId: string): string => `${streamCategories.credential}-${credentialId}`,
+  subscription: (subscriptionId: string): string => `${streamCategories.subscription}-${subscriptionId}`,
+  route: (routeId: string): string => `${streamCategories.route}-${routeId}`,
 };
+
+/** The categories the control plane writes; the gateway and the control plane's read model subscribe to these. */
+export const controlStreamCategories = [
+  streamCategories.plan,
+  streamCategories.consumer,
+  streamCategories.credential,
+  streamCategories.subscription,
+  streamCategories.route,
+] as const;
+
+export type ControlStreamCategory = (typeof controlStreamCategories)[number];
 
 export function streamPrefix(category: StreamCategory): string {
   return `${category}-`;

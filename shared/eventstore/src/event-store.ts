@@ -28,7 +28,23 @@ export interface EventToAppend {
   /** Schema version of `data` for this type. */
   version: number;
   data: unknown;
+  /**
+   * `data` already serialized as JSON. When set, adapters store it as is and ignore
+   * `data`. The gateway's group commit serializes each event on the request path, while
+   * the object is still young, so its append worker neither clones nor re-serializes it.
+   */
+  serializedData?: string;
   metadata?: Record<string, unknown>;
+}
+
+/** The event's data as JSON text, whichever way the caller supplied it. */
+export function serializedDataOf(event: EventToAppend): string {
+  return event.serializedData ?? JSON.stringify(event.data ?? null);
+}
+
+/** The event's data as a value, whichever way the caller supplied it. */
+export function dataOf(event: EventToAppend): unknown {
+  return event.serializedData === undefined ? (event.data ?? null) : (JSON.parse(event.serializedData) as unknown);
 }
 
 export interface RecordedEvent {

@@ -19,3 +19,4 @@ export * from "./runner/subscription-runner.js";
 export * from "./runner/subscription-runner-settings.js";
 export * from "./runner/backoff-delay.js";
 export * from "./runner/runner-timers.js";
+export * from "./time-ordered-uuid.js";

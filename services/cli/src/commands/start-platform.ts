@@ -5,6 +5,7 @@ import { ManagedProcess } from "../managed-process.js";
 
 export interface StartPlatformOptions {
   gatewayConfig: string;
+  controlPlaneConfig: string;
   demoHost: string;
   demoPort: number;
 }
@@ -22,6 +23,12 @@ export async function startPlatform(options: StartPlatformOptions): Promise<numb
 
   const services = [
     new ManagedProcess({
+      name: "control-plane",
+      script: fileURLToPath(import.meta.resolve("@tollgate/control-plane/main")),
+      args: ["--config", options.controlPlaneConfig],
+      isReady: (line) => line.msg === "listening",
+    }),
+    new ManagedProcess({
       name: "gateway",
       script: fileURLToPath(import.meta.resolve("@tollgate/gateway/main")),
       args: ["--config", options.gatewayConfig],
@@ -38,9 +45,10 @@ export async function startPlatform(options: StartPlatformOptions): Promise<numb
 
   const firstExit = Promise.race(services.map(async (service) => ({ service, code: await service.exited })));
   try {
-    const [gateway] = await Promise.all(services.map((service) => service.ready));
+    const [controlPlane, gateway] = await Promise.all(services.map((service) => service.ready));
     const port = typeof gateway?.port === "number" ? gateway.port : 8080;
     const statusPort = typeof gateway?.statusPort === "number" ? gateway.statusPort : 8081;
+    const adminPort = typeof controlPlane?.port === "number" ? controlPlane.port : 8090;
     console.log(
       [
         "",
@@ -48,6 +56,8 @@ export async function startPlatform(options: StartPlatformOptions): Promise<numb
         `  Send a request:   curl http://localhost:${port}/demo/hello`,
         `  See its event:    npm run events -- tail`,
         `  Gateway metrics:  curl http://localhost:${statusPort}/metrics`,
+        `  Admin API:        curl -H 'Authorization: Bearer <admin token from services/cli/config/control-plane.yaml>' http://localhost:${adminPort}/admin/plans`,
+        `  OpenAPI:          curl http://localhost:${adminPort}/openapi.json`,
         "  Stop:             Ctrl-C (a graceful stop: in-flight requests finish, every event is flushed)",
         "",
       ].join("\n"),

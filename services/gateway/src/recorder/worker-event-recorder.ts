@@ -1,7 +1,6 @@
-import { randomUUID } from "node:crypto";
 import { Worker } from "node:worker_threads";
 import type { RequestEvent } from "@tollgate/events";
-import type { EventStoreConfig, EventToAppend } from "@tollgate/eventstore";
+import { timeOrderedUuid, type EventStoreConfig, type EventToAppend } from "@tollgate/eventstore";
 import type { Logger } from "pino";
 import type { AppendWorkerData, AppendWorkerStats, FromAppendWorker, ToAppendWorker } from "./append-protocol.js";
 import type { EventRecorder } from "./event-recorder.js";
@@ -12,7 +11,7 @@ export interface EventRecorderOptions {
   streamId: string;
   recorder: RecorderConfig;
   logger: Logger;
-  /** Event ids; injectable so tests can assert exact events. */
+  /** Event ids (default: time-ordered UUIDv7, cheap to index); injectable so tests can assert exact events. */
   newId?: () => string;
   /** How long close() keeps trying to drain the spool into the store. */
   closeDrainTimeoutMs?: number;
@@ -40,7 +39,7 @@ export class WorkerEventRecorder implements EventRecorder {
   recorded = 0;
 
   private constructor(private readonly options: EventRecorderOptions) {
-    this.newId = options.newId ?? randomUUID;
+    this.newId = options.newId ?? (() => timeOrderedUuid());
     this.timer = setInterval(() => this.handOver(), options.recorder.flushIntervalMs);
     this.timer.unref();
   }
@@ -53,7 +52,9 @@ export class WorkerEventRecorder implements EventRecorder {
 
   record(event: RequestEvent): void {
     this.recorded += 1;
-    this.buffer.push({ id: this.newId(), type: event.type, version: event.version, data: event.data });
+    // Serialized now, while the object is young: a string crosses to the worker as one
+    // copy, and the worker stores it without parsing or re-serializing it.
+    this.buffer.push({ id: this.newId(), type: event.type, version: event.version, data: undefined, serializedData: JSON.stringify(event.data) });
     if (this.buffer.length >= this.options.recorder.maxBatchSize) this.handOver();
   }
 

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { EventData, JSONType, RecordedEvent as EsdbRecordedEvent } from "@eventstore/db-client";
-import type { EventToAppend, Position, RecordedEvent } from "../event-store.js";
+import { dataOf, type EventToAppend, type Position, type RecordedEvent } from "../event-store.js";
 
 /** Metadata keys the adapter owns; they are removed again on the way out. */
 export const schemaVersionKey = "tollgate.schemaVersion";
@@ -34,7 +34,7 @@ export function toEsdbEventData(event: EventToAppend): EventData {
     contentType: "application/json",
     type: event.type,
     // Stored as JSON like every other adapter does; undefined has no JSON form.
-    data: (event.data ?? null) as JSONType,
+    data: dataOf(event) as JSONType,
     metadata,
   };
 }

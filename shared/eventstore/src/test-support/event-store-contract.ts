@@ -119,6 +119,15 @@ export function describeEventStoreContract(name: string, factory: () => Promise<
         expect(await store.readStream(s, { fromRevision: 5 })).toEqual([]);
       });
 
+      it("stores pre-serialized data as the same value that `data` would have stored", async () => {
+        const s = stream("serialized");
+        const value = { status: 200, path: "/a", nested: { list: [1, null] } };
+        const written: EventToAppend = { id: randomUUID(), type: typeName("Serialized"), version: 1, data: undefined, serializedData: JSON.stringify(value) };
+        await store.append(s, [written]);
+        const [read] = await store.readStream(s);
+        expect(read?.data).toEqual(value);
+      });
+
       it("reads a stream that does not exist as empty", async () => {
         expect(await store.readStream(stream("nothing-here"))).toEqual([]);
       });

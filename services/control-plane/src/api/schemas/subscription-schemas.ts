@@ -1,0 +1,19 @@
+import { EntityId } from "@tollgate/events";
+import { z } from "zod";
+import { subscriptionStatuses } from "../../domain/subscription/evolve-subscription.js";
+import { Versioned } from "./common-schemas.js";
+
+export const StartSubscriptionBody = z.strictObject({
+  id: EntityId.optional().describe("The subscription's id; generated when absent"),
+  consumerId: EntityId,
+  planId: EntityId,
+});
+
+export const SelfServiceSubscribeBody = z.strictObject({ planId: EntityId.describe("A public plan") });
+
+export const ChangePlanBody = z.strictObject({ planId: EntityId });
+
+export const ListSubscriptionsQuery = z.strictObject({ consumerId: EntityId.optional(), planId: EntityId.optional() });
+
+export const SubscriptionView = z.object({ ...Versioned, consumerId: EntityId, planId: EntityId, status: z.enum(subscriptionStatuses) });
+export const SubscriptionList = z.object({ items: z.array(SubscriptionView) });

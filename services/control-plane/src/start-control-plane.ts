@@ -1,0 +1,109 @@
+import { once } from "node:events";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { openEventStore, type EventStore } from "@tollgate/eventstore";
+import type { Logger } from "@tollgate/observability";
+import { createControlPlaneApp, type ControlPlaneApp } from "./api/create-control-plane-app.js";
+import { AdminAuthenticator } from "./api/admin-authenticator.js";
+import { CommandHandler } from "./application/command-handler.js";
+import { createServices, type ControlPlaneServices } from "./application/control-plane-services.js";
+import type { ServiceContext } from "./application/service-context.js";
+import type { ControlPlaneConfig, SecretKeysConfig } from "./config/control-plane-config.js";
+import { ControlPlaneReadModel } from "./projections/control-plane-read-model.js";
+import { UsageReadModel } from "./projections/usage-read-model.js";
+import { systemClock, type Clock } from "./runtime/clock.js";
+import { systemEntropy, type Entropy } from "./runtime/entropy.js";
+import { randomIds, type IdGenerator } from "./runtime/id-generator.js";
+import { defaultScryptParameters, type ScryptParameters } from "./secrets/password-hash.js";
+import { SecretBox } from "./secrets/secret-box.js";
+
+export interface StartControlPlaneOptions {
+  config: ControlPlaneConfig;
+  /** A store to use instead of opening `config.eventStore`; the caller keeps ownership and closes it. */
+  store?: EventStore;
+  clock?: Clock;
+  ids?: IdGenerator;
+  entropy?: Entropy;
+  logger?: Logger;
+  /** Lower only in tests: the default is what production hashes with. */
+  scryptParameters?: ScryptParameters;
+}
+
+export interface RunningControlPlane {
+  url: string;
+  port: number;
+  server: Server;
+  services: ControlPlaneServices;
+  http: ControlPlaneApp;
+  /** Stops accepting, lets in-flight requests finish for up to `graceMs`, then stops the read models and closes the store it opened. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/**
+ * Boots the control plane. Order: open the log, fold it into the read model (the API
+ * answers only from a caught-up read model, so it never serves a state older than what
+ * it served before a restart), then listen. Usage counts catch up in the background:
+ * they may lag at start, and say up to which position they count.
+ */
+export async function startControlPlane(options: StartControlPlaneOptions): Promise<RunningControlPlane> {
+  const { config, logger } = options;
+  const ownsStore = options.store === undefined;
+  const store = options.store ?? (await openEventStore(config.eventStore)).store;
+  const readModel = new ControlPlaneReadModel(logger ? { logger } : {});
+  const usage = new UsageReadModel(logger ? { logger } : {});
+  try {
+    await readModel.start(store);
+  } catch (error) {
+    await readModel.stop();
+    if (ownsStore) await store.close();
+    throw error;
+  }
+  let stopping = false;
+  const usageStarted = usage.start(store).catch((error: unknown) => {
+    if (!stopping) logger?.error({ err: error }, "usage read model failed to start");
+  });
+
+  const clock = options.clock ?? systemClock;
+  const ids = options.ids ?? randomIds;
+  const entropy = options.entropy ?? systemEntropy;
+  const context: ServiceContext = {
+    store,
+    commands: new CommandHandler({ store, clock, ids }),
+    readModel,
+    clock,
+    ids,
+    entropy,
+    secretBox: config.secretKeys ? new SecretBox(keyRing(config.secretKeys), entropy) : null,
+    scryptParameters: options.scryptParameters ?? defaultScryptParameters,
+    readYourWritesTimeoutMs: config.readYourWritesTimeoutMs,
+    ...(logger ? { logger } : {}),
+  };
+  const services = createServices(context, usage);
+  const http = createControlPlaneApp({ services, admin: new AdminAuthenticator(config.adminTokens), ...(logger ? { logger } : {}) });
+
+  const server = createServer(http.app);
+  server.listen(config.listen.port, config.listen.host);
+  await once(server, "listening");
+  const { port, address } = server.address() as AddressInfo;
+  const host = address === "0.0.0.0" || address === "::" ? "127.0.0.1" : address;
+
+  let closing: Promise<void> | undefined;
+  const close = (graceMs = config.shutdownGraceMs): Promise<void> =>
+    (closing ??= (async () => {
+      stopping = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+      await closed;
+      clearTimeout(timer);
+      await Promise.all([readModel.stop(), usage.stop()]);
+      await usageStarted;
+      if (ownsStore) await store.close();
+    })());
+
+  return { url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`, port, server, services, http, close };
+}
+
+function keyRing(config: SecretKeysConfig): { current: string; keys: Map<string, Buffer> } {
+  return { current: config.current, keys: new Map(Object.entries(config.keys).map(([id, key]) => [id, Buffer.from(key, "base64")])) };
+}
