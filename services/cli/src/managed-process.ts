@@ -23,6 +23,11 @@ export class ManagedProcess {
     this.child = spawn(process.execPath, [options.script, ...options.args], {
       env: { ...process.env, ...options.env },
       stdio: ["ignore", "pipe", "pipe"],
+      // Its own process group: Ctrl-C in a terminal signals only the supervisor, which
+      // then stops each service with exactly one SIGTERM. (A service that received the
+      // terminal's SIGINT and then the supervisor's SIGTERM would take the second signal
+      // as "stop now" and skip its graceful drain.)
+      detached: true,
     });
     this.exited = new Promise((resolve) => this.child.once("exit", (code) => resolve(code)));
     this.ready = new Promise((resolve, reject) => {
