@@ -9,7 +9,7 @@ import { startPlatform } from "./commands/start-platform.js";
 const usage = `tollgate <command>
 
 Commands:
-  start [--gateway-config FILE] [--control-plane-config FILE] [--demo-port N]
+  start [--gateway-config FILE] [--control-plane-config FILE] [--quota-projector-config FILE] [--demo-port N]
       Start every Tollgate service on embedded defaults, with a demo upstream.
   events tail [-n N] [--follow] [--json] [--store FILE | --esdb CONNECTION_STRING]
       Print the latest events of the log (default ./data/events.db).
@@ -27,12 +27,14 @@ async function main(argv: string[]): Promise<number> {
         options: {
           "gateway-config": { type: "string", default: defaultConfig("gateway.yaml") },
           "control-plane-config": { type: "string", default: defaultConfig("control-plane.yaml") },
+          "quota-projector-config": { type: "string", default: defaultConfig("quota-projector.yaml") },
           "demo-port": { type: "string", default: "9090" },
         },
       });
       return startPlatform({
         gatewayConfig: resolve(values["gateway-config"]),
         controlPlaneConfig: resolve(values["control-plane-config"]),
+        quotaProjectorConfig: resolve(values["quota-projector-config"]),
         demoHost: "127.0.0.1",
         demoPort: Number(values["demo-port"]),
       });

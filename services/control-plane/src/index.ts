@@ -18,16 +18,33 @@ export { consumerDecider } from "./domain/consumer/consumer-decider.js";
 export { credentialDecider } from "./domain/credential/credential-decider.js";
 export { subscriptionDecider } from "./domain/subscription/subscription-decider.js";
 export { routeDecider } from "./domain/route/route-decider.js";
-export type { Plan } from "./domain/plan/evolve-plan.js";
 export type { Consumer } from "./domain/consumer/evolve-consumer.js";
-export type { Credential, ApiKeyCredential, ApiKeyVersion } from "./domain/credential/evolve-credential.js";
-export type { Subscription, SubscriptionStatus } from "./domain/subscription/evolve-subscription.js";
 export type { Route } from "./domain/route/evolve-route.js";
-export { generateApiKey, hashApiKey, isWellFormedApiKey, displayPrefixOf, type GeneratedApiKey } from "./secrets/api-key.js";
-export { hashPassword, verifyPassword, defaultScryptParameters, type ScryptParameters } from "./secrets/password-hash.js";
-export { SecretBox, UnknownSecretKeyError, type SecretKeyRing } from "./secrets/secret-box.js";
 export { problems, type ProblemType } from "./errors/problem-catalog.js";
 export { ControlPlaneError } from "./errors/control-plane-error.js";
 export { systemClock, fixedClock, type Clock } from "./runtime/clock.js";
 export { randomIds, sequentialIds, type IdGenerator } from "./runtime/id-generator.js";
-export { systemEntropy, type Entropy } from "./runtime/entropy.js";
+// The credential functions and the entity folds moved to @tollgate/credentials, which the
+// gateway shares; they are re-exported so that this package's API stays what it was.
+export {
+  type ApiKeyCredential,
+  type ApiKeyVersion,
+  type Credential,
+  defaultScryptParameters,
+  displayPrefixOf,
+  type Entropy,
+  generateApiKey,
+  type GeneratedApiKey,
+  hashApiKey,
+  hashPassword,
+  isWellFormedApiKey,
+  type Plan,
+  type ScryptParameters,
+  SecretBox,
+  type SecretKeyRing,
+  type Subscription,
+  type SubscriptionStatus,
+  systemEntropy,
+  UnknownSecretKeyError,
+  verifyPassword,
+} from "@tollgate/credentials";

@@ -1,6 +1,7 @@
 import { once } from "node:events";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { defaultScryptParameters, type Entropy, type ScryptParameters, SecretBox, systemEntropy } from "@tollgate/credentials";
 import { openEventStore, type EventStore } from "@tollgate/eventstore";
 import type { Logger } from "@tollgate/observability";
 import { createControlPlaneApp, type ControlPlaneApp } from "./api/create-control-plane-app.js";
@@ -12,10 +13,7 @@ import type { ControlPlaneConfig, SecretKeysConfig } from "./config/control-plan
 import { ControlPlaneReadModel } from "./projections/control-plane-read-model.js";
 import { UsageReadModel } from "./projections/usage-read-model.js";
 import { systemClock, type Clock } from "./runtime/clock.js";
-import { systemEntropy, type Entropy } from "./runtime/entropy.js";
 import { randomIds, type IdGenerator } from "./runtime/id-generator.js";
-import { defaultScryptParameters, type ScryptParameters } from "./secrets/password-hash.js";
-import { SecretBox } from "./secrets/secret-box.js";
 
 export interface StartControlPlaneOptions {
   config: ControlPlaneConfig;

@@ -1,5 +1,6 @@
 import type { RouteConfig } from "./config/gateway-config.js";
 import type { RouteMetrics } from "./metrics/gateway-metrics.js";
+import type { RoutePolicyChain } from "./policies/route-policy-chain.js";
 import type { Upstream } from "./proxy/upstream.js";
 import type { Routable } from "./router.js";
 
@@ -14,9 +15,11 @@ export interface CompiledRoute extends Routable {
   readonly stripPrefix: boolean;
   readonly upstream: Upstream;
   readonly metrics: RouteMetrics;
+  /** The route's policies (authentication, authorization, …); null when it has none. */
+  readonly policies: RoutePolicyChain | null;
 }
 
-export function compileRoute(route: RouteConfig, upstream: Upstream, metrics: RouteMetrics): CompiledRoute {
+export function compileRoute(route: RouteConfig, upstream: Upstream, metrics: RouteMetrics, policies: RoutePolicyChain | null): CompiledRoute {
   return {
     id: route.id,
     match: route.match,
@@ -24,6 +27,7 @@ export function compileRoute(route: RouteConfig, upstream: Upstream, metrics: Ro
     stripPrefix: route.stripPrefix,
     upstream,
     metrics,
+    policies,
   };
 }
 

@@ -7,9 +7,13 @@ import { stripRoutePrefix, type CompiledRoute } from "./compiled-route.js";
 import { problems, type ProblemType } from "./errors/problem-catalog.js";
 import { sendProblem } from "./errors/problem-response.js";
 import { appendForwardingHeaders, buildResponseHeaders, isSaneRequestId, scanRequestHeaders, type RequestHead } from "./headers.js";
+import type { IdentityConfig } from "./identity/identity-config.js";
+import { appendIdentityHeaders, stripIdentityHeaders } from "./identity/identity-headers.js";
 import type { RouteMetrics } from "./metrics/gateway-metrics.js";
 import { normalizePath, PathRejection } from "./normalize-path.js";
 import { isoTimestamp } from "./iso-timestamp.js";
+import type { AuthenticatedIdentity } from "./policies/authenticator.js";
+import type { PolicyExchange, PolicyRejection } from "./policies/policy-step.js";
 import type { UpstreamTarget } from "./proxy/upstream.js";
 import { toUpstreamError, UpstreamError, UpstreamResponseError } from "./proxy/upstream-error.js";
 import type { Router } from "./router.js";
@@ -23,6 +27,9 @@ export interface ExchangeContext {
   readonly router: Router<CompiledRoute>;
   readonly trust: TrustProxy;
   readonly unmatchedMetrics: RouteMetrics;
+  /** The gateway's view of the control plane; its version is recorded in every event. Null without one. */
+  readonly identity: { readonly version: string } | null;
+  readonly identityHeaders: IdentityConfig;
   readonly logger: Logger;
   /** True once shutdown began: every response from then on closes its connection. */
   readonly draining: boolean;
@@ -60,12 +67,21 @@ const hostValue = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]*)(?::[0-9]
  * rejected, failed or was abandoned by the client, so each request yields exactly
  * one event.
  */
-export class Exchange implements Dispatcher.DispatchHandler {
+export class Exchange implements Dispatcher.DispatchHandler, PolicyExchange {
   requestId = "";
   clientIp = "";
   /** Normalized path once known; until then the raw path, without query. */
   path = "";
+  /** The query string sent upstream, with its "?"; policies may remove a credential from it. */
+  query = "";
   route: CompiledRoute | null = null;
+  // What the route's policies established; recorded in the event whatever the outcome.
+  identity: AuthenticatedIdentity | null = null;
+  consumerId: string | null = null;
+  credentialId: string | null = null;
+  planId: string | null = null;
+  subscriptionId: string | null = null;
+  controlPlaneVersion: string | null = null;
   target: UpstreamTarget | null = null;
   bytesIn = 0;
   bytesOut = 0;
@@ -80,6 +96,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private resumeUpstream: (() => void) | null = null;
   private upstreamSettled = false;
   private done = false;
+  private head: RequestHead | null = null;
+  private peer = "";
+  private trustedPeer = false;
 
   constructor(
     private readonly ctx: ExchangeContext,
@@ -91,12 +110,26 @@ export class Exchange implements Dispatcher.DispatchHandler {
     res.on("close", this.onClose);
   }
 
+  get method(): string {
+    return this.req.method ?? "";
+  }
+
+  /** The headers to be forwarded (PolicyRequest); only read once the request was routed. */
+  get headers(): string[] {
+    return (this.head as RequestHead).headers;
+  }
+
+  get receivedAtMs(): number {
+    return this.startedEpochMs;
+  }
+
   /** Runs the request up to handing it to the upstream. Never awaits. */
   start(): void {
     const { req, ctx } = this;
     const peer = normalizeAddress(req.socket.remoteAddress);
     const trustedPeer = ctx.trust.isTrusted(peer);
     const head = scanRequestHeaders(req.rawHeaders, trustedPeer);
+    this.controlPlaneVersion = ctx.identity?.version ?? null;
     this.requestId = head.requestId !== undefined && isSaneRequestId(head.requestId) ? head.requestId : ctx.ids.requestId();
     this.clientIp = trustedPeer ? ctx.trust.clientIp(peer, head.forwardedFor) : peer;
 
@@ -155,16 +188,64 @@ export class Exchange implements Dispatcher.DispatchHandler {
       return;
     }
     this.route = route;
+    this.query = queryAt === -1 ? "" : target.slice(queryAt);
+    this.head = head;
+    this.peer = peer;
+    this.trustedPeer = trustedPeer;
+    stripIdentityHeaders(head.headers, ctx.identityHeaders);
 
-    const upstreamPath = (route.stripPrefix ? stripRoutePrefix(route, path) : path) + (queryAt === -1 ? "" : target.slice(queryAt));
-    appendForwardingHeaders(head, { peer, trustedPeer, requestId: this.requestId, proto: "http" });
+    const policies = route.policies;
+    if (policies !== null) {
+      if (policies.async) {
+        policies.run(this).then(this.afterPolicies, this.policiesFailed);
+        return;
+      }
+      const rejection = policies.run(this);
+      if (rejection !== null) {
+        this.refuse(rejection);
+        return;
+      }
+    }
+    this.forward();
+  }
+
+  /** Hands the request to the upstream: the last step of the request path that the gateway drives. */
+  private forward(): void {
+    const { ctx, req } = this;
+    const route = this.route as CompiledRoute;
+    const head = this.head as RequestHead;
+    if (this.identity !== null) appendIdentityHeaders(head.headers, ctx.identityHeaders, this.identity.consumerId, this.planId);
+    const upstreamPath = (route.stripPrefix ? stripRoutePrefix(route, this.path) : this.path) + this.query;
+    appendForwardingHeaders(head, { peer: this.peer, trustedPeer: this.trustedPeer, requestId: this.requestId, proto: "http" });
     const upstream = route.upstream.pick();
     this.target = upstream;
     // Framing was checked above: a body exists exactly when it is chunked or has a
     // non-zero Content-Length (RFC 9112 6.3). undici re-frames it for the upstream.
     const hasBody = head.transferEncodingCount > 0 || (head.contentLength !== undefined && head.contentLength !== "0");
     this.upstreamStartMs = ctx.clock.monotonicMs();
-    upstream.pool.dispatch({ path: upstreamPath, method, headers: head.headers, body: hasBody ? req : null }, this);
+    upstream.pool.dispatch({ path: upstreamPath, method: this.method, headers: head.headers, body: hasBody ? req : null }, this);
+  }
+
+  /** An asynchronous policy chain has decided. */
+  private readonly afterPolicies = (rejection: PolicyRejection | null): void => {
+    // The client left while the policies waited: its close already recorded the request.
+    if (this.done) return;
+    try {
+      if (rejection !== null) this.refuse(rejection);
+      else this.forward();
+    } catch (error) {
+      this.fail(error);
+    }
+  };
+
+  private readonly policiesFailed = (error: unknown): void => {
+    this.fail(error);
+  };
+
+  /** Answers a policy's refusal (401, 403, 503) with its extra headers, such as WWW-Authenticate. */
+  private refuse(rejection: PolicyRejection): void {
+    for (const [name, value] of rejection.headers) this.res.setHeader(name, value);
+    this.reject(rejection.stage, rejection.problem, truncate(rejection.reason), false);
   }
 
   /** An exception escaped the gateway's own code: answer 500 if still possible. */
@@ -309,11 +390,11 @@ export class Exchange implements Dispatcher.DispatchHandler {
           clientIp: this.clientIp,
           bytesIn: this.bytesIn,
           bytesOut: this.bytesOut,
-          controlPlaneVersion: null,
-          consumerId: null,
-          credentialId: null,
-          planId: null,
-          subscriptionId: null,
+          controlPlaneVersion: this.controlPlaneVersion,
+          consumerId: this.consumerId,
+          credentialId: this.credentialId,
+          planId: this.planId,
+          subscriptionId: this.subscriptionId,
           stage: this.rejection.stage,
           reason: this.rejection.reason,
           limit: null,
@@ -337,11 +418,11 @@ export class Exchange implements Dispatcher.DispatchHandler {
           clientIp: this.clientIp,
           bytesIn: this.bytesIn,
           bytesOut: this.bytesOut,
-          controlPlaneVersion: null,
-          consumerId: null,
-          credentialId: null,
-          planId: null,
-          subscriptionId: null,
+          controlPlaneVersion: this.controlPlaneVersion,
+          consumerId: this.consumerId,
+          credentialId: this.credentialId,
+          planId: this.planId,
+          subscriptionId: this.subscriptionId,
           upstream: this.target?.origin ?? null,
           attempts: this.target === null ? 0 : 1,
           error: this.failure.kind,
@@ -366,11 +447,11 @@ export class Exchange implements Dispatcher.DispatchHandler {
         clientIp: this.clientIp,
         bytesIn: this.bytesIn,
         bytesOut: this.bytesOut,
-        controlPlaneVersion: null,
-        consumerId: null,
-        credentialId: null,
-        planId: null,
-        subscriptionId: null,
+        controlPlaneVersion: this.controlPlaneVersion,
+        consumerId: this.consumerId,
+        credentialId: this.credentialId,
+        planId: this.planId,
+        subscriptionId: this.subscriptionId,
         upstream: this.target?.origin ?? "",
         attempts: 1,
         upstreamLatencyMs: roundMs(Math.max(this.upstreamLatencyMs, 0)),

@@ -1,8 +1,11 @@
 import { parseArgs } from "node:util";
 import { ConfigError } from "@tollgate/config";
 import { streams } from "@tollgate/events";
+import { openEventStore } from "@tollgate/eventstore";
 import { createLogger, createMetricsRegistry } from "@tollgate/observability";
 import { loadGatewayConfig } from "./config/load-gateway-config.js";
+import { ControlPlaneFollower } from "./identity/control-plane-follower.js";
+import { IdentityIndex } from "./identity/identity-index.js";
 import { Readiness } from "./readiness.js";
 import { createEventRecorder } from "./recorder/create-event-recorder.js";
 import { createGatewayServer } from "./server.js";
@@ -12,11 +15,14 @@ const usage = "usage: node services/gateway/dist/main.js --config <file.yaml|fil
 
 /**
  * The gateway process. Startup order: config (refused with every problem listed),
- * recorder, then listeners. Shutdown order on SIGTERM/SIGINT is the reverse and is
- * what makes a graceful stop lose no event: readiness closes, in-flight requests
- * finish and hand their events to the recorder, the recorder flushes them to the
- * store (or the spool), and only then does the process exit. A second signal
- * during shutdown exits at once.
+ * recorder, the control-plane follower (its own store connection), then listeners.
+ * The listeners open at once; /readyz stays 503 until the follower has caught up
+ * with the log (gate "control-plane"), and routes with auth answer 503 until then.
+ * Shutdown order on SIGTERM/SIGINT is the reverse and is what makes a graceful stop
+ * lose no event: readiness closes, in-flight requests finish and hand their events to
+ * the recorder, the follower stops, the recorder flushes the events to the store (or
+ * the spool), and only then does the process exit. A second signal during shutdown
+ * exits at once.
  */
 /** Resolves with an exit code when the process should end now, or null once it is serving. */
 async function main(): Promise<number | null> {
@@ -47,7 +53,19 @@ async function main(): Promise<number | null> {
   });
   const registry = createMetricsRegistry();
   const readiness = new Readiness();
-  const gateway = createGatewayServer({ config, recorder, logger, registry, readiness });
+
+  // A connection of its own: the recorder's lives in its worker thread, and reading the
+  // control categories must never wait behind a batch of request events.
+  const controlStore = await openEventStore(config.eventStore);
+  const identity = new IdentityIndex();
+  const follower = new ControlPlaneFollower({ store: controlStore.store, index: identity, logger, pollIntervalMs: config.identity.pollIntervalMs });
+  readiness.set("control-plane", false, "catching up with the control plane");
+  follower.start().then(
+    () => readiness.set("control-plane", true, `following the control plane (version ${identity.version})`),
+    (error: unknown) => logger.debug({ err: error }, "the control-plane follower stopped before it caught up"),
+  );
+
+  const gateway = createGatewayServer({ config, recorder, logger, registry, readiness, identity });
   const status = createStatusServer({ host: config.status.host, port: config.status.port, registry, readiness });
 
   let stopping = false;
@@ -60,6 +78,8 @@ async function main(): Promise<number | null> {
     logger.info({ signal, inFlight: gateway.inFlight, graceMs: config.shutdownGraceMs }, "shutting down");
     void (async () => {
       await gateway.shutdown(config.shutdownGraceMs);
+      await follower.stop();
+      await controlStore.store.close();
       await recorder.close();
       await status.close();
       logger.info("stopped");

@@ -11,8 +11,10 @@ import type { GatewayConfig } from "./config/gateway-config.js";
 import { problems } from "./errors/problem-catalog.js";
 import { rawProblemResponse } from "./errors/problem-response.js";
 import { Exchange, type ExchangeContext } from "./exchange.js";
+import type { IdentityIndex } from "./identity/identity-index.js";
 import { GatewayMetrics } from "./metrics/gateway-metrics.js";
 import { closeUpstreams, createUpstreams, type Upstream } from "./proxy/upstream.js";
+import { compileRoutePolicyChain } from "./policies/route-policy-chain.js";
 import type { Readiness } from "./readiness.js";
 import type { EventRecorder } from "./recorder/event-recorder.js";
 import { compileRouter } from "./router.js";
@@ -28,6 +30,12 @@ export interface GatewayServerOptions {
   registry: Registry;
   /** The gateway opens its "gateway" gate when it listens and closes it when shutdown begins. */
   readiness?: Readiness;
+  /**
+   * The gateway's view of the control plane, kept live by a ControlPlaneFollower. Needed
+   * by routes with `auth`; its version is recorded in every request event. Without it,
+   * a config with auth routes is refused and events record no control-plane version.
+   */
+  identity?: IdentityIndex;
   clock?: Clock;
   ids?: IdGenerator;
 }
@@ -67,8 +75,13 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
   const drainWaiters = new Set<() => void>();
   const metrics = new GatewayMetrics(options.registry, () => inFlight.size);
   const accessLog = createAccessLog(logger, config.accessLog);
+  // Policies first: a config they refuse must not leave upstream pools open behind it.
+  const policyDependencies = options.identity === undefined ? null : { identity: options.identity };
+  const policies = config.routes.map((route) => compileRoutePolicyChain(route, policyDependencies));
   const upstreams = createUpstreams(config.upstreams);
-  const routes = config.routes.map((route) => compileRoute(route, upstreams.get(route.upstream) as Upstream, metrics.forRoute(route.id)));
+  const routes = config.routes.map((route, index) =>
+    compileRoute(route, upstreams.get(route.upstream) as Upstream, metrics.forRoute(route.id), policies[index] ?? null),
+  );
   let draining = false;
 
   const server = createServer(
@@ -105,6 +118,8 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     router: compileRouter(routes),
     trust: compileTrustProxy(config.trustProxy),
     unmatchedMetrics: metrics.forRoute(null),
+    identity: options.identity ?? null,
+    identityHeaders: config.identity,
     logger,
     get draining() {
       return draining;

@@ -124,7 +124,7 @@ export function startEventStoreChild(kind: keyof typeof scripts, args: unknown, 
     // Ending stdin as well lets the child exit once it is done: an open stdin keeps it alive.
     go: () => child.stdin.end("go\n"),
     kill: () => {
-      if (child.exitCode === null && child.signalCode === null) process.kill(child.pid!, "SIGKILL");
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     },
   };
 }

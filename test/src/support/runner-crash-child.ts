@@ -174,7 +174,7 @@ export function startRunnerCrashChild(options: RunnerCrashChildOptions): RunnerC
     exited,
     stderr: () => stderr,
     signal: (signal) => {
-      if (child.exitCode === null && child.signalCode === null) process.kill(pid, signal);
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     },
   };
 }

@@ -6,6 +6,7 @@ import { ManagedProcess } from "../managed-process.js";
 export interface StartPlatformOptions {
   gatewayConfig: string;
   controlPlaneConfig: string;
+  quotaProjectorConfig: string;
   demoHost: string;
   demoPort: number;
 }
@@ -29,6 +30,12 @@ export async function startPlatform(options: StartPlatformOptions): Promise<numb
       isReady: (line) => line.msg === "listening",
     }),
     new ManagedProcess({
+      name: "quota-projector",
+      script: fileURLToPath(import.meta.resolve("@tollgate/quota-projector/main")),
+      args: ["--config", options.quotaProjectorConfig],
+      isReady: (line) => line.msg === "listening",
+    }),
+    new ManagedProcess({
       name: "gateway",
       script: fileURLToPath(import.meta.resolve("@tollgate/gateway/main")),
       args: ["--config", options.gatewayConfig],
@@ -45,7 +52,7 @@ export async function startPlatform(options: StartPlatformOptions): Promise<numb
 
   const firstExit = Promise.race(services.map(async (service) => ({ service, code: await service.exited })));
   try {
-    const [controlPlane, gateway] = await Promise.all(services.map((service) => service.ready));
+    const [controlPlane, , gateway] = await Promise.all(services.map((service) => service.ready));
     const port = typeof gateway?.port === "number" ? gateway.port : 8080;
     const statusPort = typeof gateway?.statusPort === "number" ? gateway.statusPort : 8081;
     const adminPort = typeof controlPlane?.port === "number" ? controlPlane.port : 8090;

@@ -1,6 +1,6 @@
+import { SecretBox } from "@tollgate/credentials";
 import type { HmacSecretIssued, HmacSecretReencrypted } from "@tollgate/events";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SecretBox } from "../secrets/secret-box.js";
 import { startHarness, testSecretKeys, type Harness } from "../test-support/control-plane-harness.js";
 
 const k1 = testSecretKeys.keys.k1;

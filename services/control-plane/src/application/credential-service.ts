@@ -1,14 +1,18 @@
+import {
+  constantTimeEqual,
+  generateApiKey,
+  generateHmacSecret,
+  hashApiKey,
+  hashPassword,
+  isWellFormedApiKey,
+  liveApiKeys,
+  type SecretBox,
+} from "@tollgate/credentials";
 import type { JwtIdentityMatch } from "@tollgate/events";
 import { credentialDecider } from "../domain/credential/credential-decider.js";
 import type { CredentialCommand } from "../domain/credential/decide-credential.js";
-import { liveApiKeys } from "../domain/credential/evolve-credential.js";
 import { ControlPlaneError } from "../errors/control-plane-error.js";
 import { problems } from "../errors/problem-catalog.js";
-import { generateApiKey, hashApiKey, isWellFormedApiKey } from "../secrets/api-key.js";
-import { constantTimeEqual } from "../secrets/constant-time-equal.js";
-import { generateHmacSecret } from "../secrets/hmac-secret.js";
-import { hashPassword } from "../secrets/password-hash.js";
-import type { SecretBox } from "../secrets/secret-box.js";
 import { credentialView, type CredentialView } from "./entity-views.js";
 import { loadEntityRecord } from "./load-entity-record.js";
 import { notFound, readAfterWrite, type ServiceContext, type WriteOptions } from "./service-context.js";

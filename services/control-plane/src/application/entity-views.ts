@@ -1,9 +1,7 @@
+import type { Credential, CredentialKind, Plan, Subscription, SubscriptionStatus } from "@tollgate/credentials";
 import type { JwtIdentityMatch, PlanDefinition, RouteDefinition } from "@tollgate/events";
 import type { Consumer } from "../domain/consumer/evolve-consumer.js";
-import type { Credential, CredentialKind } from "../domain/credential/evolve-credential.js";
-import type { Plan } from "../domain/plan/evolve-plan.js";
 import type { Route } from "../domain/route/evolve-route.js";
-import type { Subscription, SubscriptionStatus } from "../domain/subscription/evolve-subscription.js";
 import type { EntityRecord } from "../projections/entity-record.js";
 
 /**

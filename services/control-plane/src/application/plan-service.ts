@@ -1,5 +1,5 @@
+import type { Plan } from "@tollgate/credentials";
 import type { PlanDefinition } from "@tollgate/events";
-import type { Plan } from "../domain/plan/evolve-plan.js";
 import { planDecider } from "../domain/plan/plan-decider.js";
 import type { PlanCommand } from "../domain/plan/decide-plan.js";
 import type { EntityRecord } from "../projections/entity-record.js";

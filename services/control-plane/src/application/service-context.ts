@@ -1,3 +1,4 @@
+import type { Entropy, ScryptParameters, SecretBox } from "@tollgate/credentials";
 import type { Actor } from "@tollgate/events";
 import type { EventStore, Position } from "@tollgate/eventstore";
 import type { Logger } from "@tollgate/observability";
@@ -6,10 +7,7 @@ import { problems } from "../errors/problem-catalog.js";
 import type { EntityRecord } from "../projections/entity-record.js";
 import type { ControlPlaneReadModel } from "../projections/control-plane-read-model.js";
 import type { Clock } from "../runtime/clock.js";
-import type { Entropy } from "../runtime/entropy.js";
 import type { IdGenerator } from "../runtime/id-generator.js";
-import type { ScryptParameters } from "../secrets/password-hash.js";
-import type { SecretBox } from "../secrets/secret-box.js";
 import type { CommandHandler } from "./command-handler.js";
 
 /** What every application service needs; built once in createControlPlane. */

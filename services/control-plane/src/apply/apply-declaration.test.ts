@@ -1,10 +1,9 @@
 import { ConfigError } from "@tollgate/config";
+import { generateApiKey, verifyPassword } from "@tollgate/credentials";
 import { InMemoryEventStore, START } from "@tollgate/eventstore";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { fixedClock } from "../runtime/clock.js";
 import { sequentialIds } from "../runtime/id-generator.js";
-import { generateApiKey } from "../secrets/api-key.js";
-import { verifyPassword } from "../secrets/password-hash.js";
 import { applyDeclaration, formatApplyResult } from "./apply-declaration.js";
 import { DeclarationFile } from "./declaration-file.js";
 import { loadControlSnapshot } from "./load-control-snapshot.js";

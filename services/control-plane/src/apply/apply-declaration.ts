@@ -1,11 +1,10 @@
 import { ConfigError, loadConfigFile } from "@tollgate/config";
+import { defaultScryptParameters, type Entropy, type ScryptParameters, systemEntropy } from "@tollgate/credentials";
 import type { Actor } from "@tollgate/events";
 import type { EventStore } from "@tollgate/eventstore";
 import { CommandHandler } from "../application/command-handler.js";
 import { systemClock, type Clock } from "../runtime/clock.js";
-import { systemEntropy, type Entropy } from "../runtime/entropy.js";
 import { randomIds, type IdGenerator } from "../runtime/id-generator.js";
-import { defaultScryptParameters, type ScryptParameters } from "../secrets/password-hash.js";
 import { computeChangeset } from "./compute-changeset.js";
 import { DeclarationFile } from "./declaration-file.js";
 import { describeEntity } from "./describe-change.js";

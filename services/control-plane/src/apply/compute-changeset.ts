@@ -1,22 +1,28 @@
 import { formatIssuePath } from "@tollgate/config";
+import {
+  type Credential,
+  displayPrefixOf,
+  type Entropy,
+  hashApiKey,
+  hashPassword,
+  isWellFormedApiKey,
+  type Plan,
+  type ScryptParameters,
+  type Subscription,
+  verifyPassword,
+} from "@tollgate/credentials";
 import type { PlanDefinition } from "@tollgate/events";
 import { consumerDecider } from "../domain/consumer/consumer-decider.js";
 import type { Consumer } from "../domain/consumer/evolve-consumer.js";
 import { credentialDecider } from "../domain/credential/credential-decider.js";
-import type { Credential } from "../domain/credential/evolve-credential.js";
 import type { DecisionContext } from "../domain/decider.js";
-import type { Plan } from "../domain/plan/evolve-plan.js";
 import { planDecider } from "../domain/plan/plan-decider.js";
 import { routeDecider } from "../domain/route/route-decider.js";
-import type { Subscription } from "../domain/subscription/evolve-subscription.js";
 import { subscriptionDecider } from "../domain/subscription/subscription-decider.js";
 import { ControlPlaneError } from "../errors/control-plane-error.js";
 import { problems as catalog } from "../errors/problem-catalog.js";
 import type { ControlPlaneReadModel } from "../projections/control-plane-read-model.js";
-import type { Entropy } from "../runtime/entropy.js";
 import type { IdGenerator } from "../runtime/id-generator.js";
-import { displayPrefixOf, hashApiKey, isWellFormedApiKey } from "../secrets/api-key.js";
-import { hashPassword, verifyPassword, type ScryptParameters } from "../secrets/password-hash.js";
 import type { DeclarationFile, DeclaredConsumer, DeclaredPlan } from "./declaration-file.js";
 import { Workspace, type StagedEntity } from "./workspace.js";
 

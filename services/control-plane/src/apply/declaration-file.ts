@@ -1,7 +1,7 @@
+import { subscriptionStatuses } from "@tollgate/credentials";
 import { ConsumerProfile, EntityId, JwtIdentityMatch, PlanDefinition, PriceReference, Quota, RateLimit, RouteDefinition, basicUsernamePattern } from "@tollgate/events";
 import { formatIssuePath } from "@tollgate/config";
 import { z } from "zod";
-import { subscriptionStatuses } from "../domain/subscription/evolve-subscription.js";
 
 /**
  * The declarative file `tollgate apply` reads. It states the whole desired state of

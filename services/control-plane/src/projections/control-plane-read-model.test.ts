@@ -1,3 +1,4 @@
+import { generateApiKey } from "@tollgate/credentials";
 import { InMemoryEventStore } from "@tollgate/eventstore";
 import { describe, expect, it } from "vitest";
 import { CommandHandler } from "../application/command-handler.js";
@@ -5,7 +6,6 @@ import { consumerDecider } from "../domain/consumer/consumer-decider.js";
 import { credentialDecider } from "../domain/credential/credential-decider.js";
 import { fixedClock } from "../runtime/clock.js";
 import { sequentialIds } from "../runtime/id-generator.js";
-import { generateApiKey } from "../secrets/api-key.js";
 import { ControlPlaneReadModel } from "./control-plane-read-model.js";
 import { UsageReadModel } from "./usage-read-model.js";
 

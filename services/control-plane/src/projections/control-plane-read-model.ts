@@ -1,15 +1,13 @@
+import type { ApiKeyCredential, Credential, Plan, Subscription } from "@tollgate/credentials";
 import type { EventStore, Position } from "@tollgate/eventstore";
 import type { Logger } from "@tollgate/observability";
 import { consumerDecider } from "../domain/consumer/consumer-decider.js";
 import type { Consumer } from "../domain/consumer/evolve-consumer.js";
 import { credentialDecider } from "../domain/credential/credential-decider.js";
 import { apiKeyLookup, basicUserLookup, credentialLookupKeys, jwtIdentityLookup } from "../domain/credential/credential-lookup-keys.js";
-import type { ApiKeyCredential, Credential } from "../domain/credential/evolve-credential.js";
-import type { Plan } from "../domain/plan/evolve-plan.js";
 import { planDecider } from "../domain/plan/plan-decider.js";
 import type { Route } from "../domain/route/evolve-route.js";
 import { routeDecider } from "../domain/route/route-decider.js";
-import type { Subscription } from "../domain/subscription/evolve-subscription.js";
 import { subscriptionDecider } from "../domain/subscription/subscription-decider.js";
 import type { JwtIdentityMatch } from "@tollgate/events";
 import type { EntityRecord } from "./entity-record.js";

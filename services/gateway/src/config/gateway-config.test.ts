@@ -52,7 +52,60 @@ describe("GatewayConfig", () => {
       match: { pathPrefix: "/demo", hosts: ["api.example.com"], methods: [] },
       upstream: "demo",
       stripPrefix: false,
+      auth: [],
     });
+  });
+
+  it("fills auth defaults: an API key in x-api-key, authorization requiring a subscription", () => {
+    const config = parseConfig(GatewayConfig, {
+      upstreams: { demo: { targets: ["http://127.0.0.1:9000"] } },
+      routes: [
+        { id: "keyed", match: { pathPrefix: "/keyed" }, upstream: "demo", auth: [{ type: "api-key" }] },
+        {
+          id: "scoped",
+          match: { pathPrefix: "/scoped" },
+          upstream: "demo",
+          auth: [{ type: "api-key", header: "X-Key", queryParam: "api_key" }],
+          authorization: { scopes: ["orders:read"] },
+        },
+      ],
+    });
+    expect(config.routes[0]?.auth).toEqual([{ type: "api-key", header: "x-api-key", queryParam: null, hideCredential: true, realm: "tollgate" }]);
+    expect(config.routes[0]?.authorization).toBeUndefined();
+    expect(config.routes[1]?.auth[0]).toMatchObject({ header: "x-key", queryParam: "api_key" });
+    expect(config.routes[1]?.authorization).toEqual({ requireSubscription: true, scopes: ["orders:read"] });
+    expect(config.identity).toEqual({ consumerIdHeader: "x-consumer-id", planIdHeader: "x-plan-id", pollIntervalMs: 100 });
+  });
+
+  it("refuses auth settings that cannot work, each with its path", () => {
+    expect(
+      problems({
+        identity: { consumerIdHeader: "X-Forwarded-For", planIdHeader: "x-plan" },
+        upstreams: { demo: { targets: ["http://127.0.0.1:9000"] } },
+        routes: [
+          { id: "a", match: { pathPrefix: "/a" }, upstream: "demo", authorization: { scopes: [] } },
+          { id: "b", match: { pathPrefix: "/b" }, upstream: "demo", auth: [{ type: "api-key", header: null }] },
+          { id: "c", match: { pathPrefix: "/c" }, upstream: "demo", auth: [{ type: "apikey" }] },
+        ],
+      }),
+    ).toEqual([
+      "routes[1].auth[0].header: set header, queryParam or both: the key has to come from somewhere",
+      "routes[2].auth[0].type: Invalid discriminator value. Expected 'api-key'",
+      "identity.consumerIdHeader: this header is managed by the gateway itself",
+    ]);
+    expect(
+      problems({
+        identity: { planIdHeader: "x-api-key" },
+        upstreams: { demo: { targets: ["http://127.0.0.1:9000"] } },
+        routes: [
+          { id: "a", match: { pathPrefix: "/a" }, upstream: "demo", authorization: { scopes: [] } },
+          { id: "b", match: { pathPrefix: "/b" }, upstream: "demo", auth: [{ type: "api-key" }] },
+        ],
+      }),
+    ).toEqual([
+      "routes[0].authorization: authorization needs auth: list how callers authenticate",
+      'routes[1].auth[0].header: "x-api-key" is an identity header (identity.*Header), removed from every request before authentication',
+    ]);
   });
 
   it("lists every problem with its path in one go", () => {

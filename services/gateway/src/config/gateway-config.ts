@@ -2,7 +2,9 @@ import { hostname } from "node:os";
 import { EventStoreConfig } from "@tollgate/eventstore";
 import { logLevels, type LogLevel } from "@tollgate/observability";
 import { z } from "zod";
+import { IdentityConfig } from "../identity/identity-config.js";
 import { normalizePath } from "../normalize-path.js";
+import { RouteAuthConfig, RouteAuthorizationConfig } from "../policies/route-auth-config.js";
 import { RecorderConfig } from "../recorder/recorder-config.js";
 
 /**
@@ -140,6 +142,8 @@ export const RouteConfig = z.strictObject({
   match: RouteMatchConfig.describe("Required. What requests the route takes; the longest matching prefix wins"),
   upstream: z.string().min(1).describe("Required. Name of the upstream (a key of `upstreams`) that serves the route"),
   stripPrefix: z.boolean().default(false).describe("Remove the matched prefix from the path sent upstream (/demo/x → /x)"),
+  auth: RouteAuthConfig,
+  authorization: RouteAuthorizationConfig,
 });
 
 export const GatewayConfig = z
@@ -171,11 +175,13 @@ export const GatewayConfig = z
       .default({})
       .describe("Upstream services by name. Routes refer to them; the Host header never selects one"),
     routes: z.array(RouteConfig).default([]).describe("Routes, matched by host, method and longest path prefix"),
+    identity: IdentityConfig.prefault({}).describe("How the identity the gateway established is passed to upstreams"),
   })
   // Cross-field rules run even when unrelated fields failed, so that one run lists
   // every problem; each waits only for the fields it reads to be valid.
   .superRefine(checkReferences, { when: (payload) => fieldsValid(payload, ["routes", "upstreams"]) })
-  .superRefine(checkLimits, { when: (payload) => fieldsValid(payload, ["limits"]) });
+  .superRefine(checkLimits, { when: (payload) => fieldsValid(payload, ["limits"]) })
+  .superRefine(checkRouteAuth, { when: (payload) => fieldsValid(payload, ["routes", "identity"]) });
 
 export type GatewayConfig = z.output<typeof GatewayConfig>;
 export type GatewayConfigInput = z.input<typeof GatewayConfig>;
@@ -244,4 +250,27 @@ function checkLimits(config: { limits: LimitsConfig }, ctx: z.RefinementCtx<{ li
   if (requestTimeoutMs !== 0 && headersTimeoutMs > requestTimeoutMs) {
     ctx.addIssue({ code: "custom", path: ["limits", "headersTimeoutMs"], message: `must not exceed limits.requestTimeoutMs (${requestTimeoutMs})` });
   }
+}
+
+/**
+ * Authorization needs someone to authorize; and a credential header must not be one
+ * of the identity headers, which are removed from every request before any policy
+ * reads it.
+ */
+function checkRouteAuth(config: { routes: RouteConfig[]; identity: IdentityConfig }, ctx: z.RefinementCtx<{ routes: RouteConfig[]; identity: IdentityConfig }>): void {
+  const identityHeaders = [config.identity.consumerIdHeader, config.identity.planIdHeader];
+  config.routes.forEach((route, index) => {
+    if (route.authorization !== undefined && route.auth.length === 0) {
+      ctx.addIssue({ code: "custom", path: ["routes", index, "authorization"], message: "authorization needs auth: list how callers authenticate" });
+    }
+    route.auth.forEach((entry, position) => {
+      if (entry.type === "api-key" && entry.header !== null && identityHeaders.includes(entry.header)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["routes", index, "auth", position, "header"],
+          message: `"${entry.header}" is an identity header (identity.*Header), removed from every request before authentication`,
+        });
+      }
+    });
+  });
 }

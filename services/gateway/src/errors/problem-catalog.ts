@@ -20,12 +20,15 @@ export const problems = {
   invalidRequestTarget: { code: "invalid-request-target", status: 400, title: "Unsupported request target", retryable: false },
   invalidPath: { code: "invalid-path", status: 400, title: "Request path refused", retryable: false },
   invalidHeader: { code: "invalid-header", status: 400, title: "Request header refused", retryable: false },
+  unauthorized: { code: "unauthorized", status: 401, title: "Missing or invalid credentials", retryable: false },
+  forbidden: { code: "forbidden", status: 403, title: "Not allowed", retryable: false },
   routeNotFound: { code: "route-not-found", status: 404, title: "No route matches the request", retryable: false },
   requestTimeout: { code: "request-timeout", status: 408, title: "Request not received in time", retryable: true },
   headersTooLarge: { code: "headers-too-large", status: 431, title: "Request header fields too large", retryable: false },
   internalError: { code: "internal-error", status: 500, title: "Internal gateway error", retryable: true },
   upstreamUnreachable: { code: "upstream-unreachable", status: 502, title: "Upstream unreachable", retryable: true },
   upstreamBadResponse: { code: "upstream-bad-response", status: 502, title: "Invalid response from upstream", retryable: true },
+  authUnavailable: { code: "auth-unavailable", status: 503, title: "Credentials cannot be checked right now", retryable: true },
   upstreamTimeout: { code: "upstream-timeout", status: 504, title: "Upstream timed out", retryable: true },
 } as const satisfies Record<string, ProblemType>;
 

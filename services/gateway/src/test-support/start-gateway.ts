@@ -3,6 +3,7 @@ import { createMetricsRegistry } from "@tollgate/observability";
 import type { Registry } from "prom-client";
 import type { Clock, IdGenerator } from "../clock.js";
 import { GatewayConfig, type GatewayConfigInput } from "../config/gateway-config.js";
+import type { IdentityIndex } from "../identity/identity-index.js";
 import { Readiness } from "../readiness.js";
 import { createGatewayServer, type GatewayServer } from "../server.js";
 import { captureLogger, sequentialIds, stepClock, type CapturedLogger } from "./fakes.js";
@@ -25,6 +26,8 @@ export interface StartGatewayOptions {
   config?: Partial<GatewayConfigInput>;
   clock?: Clock;
   ids?: IdGenerator;
+  /** The control plane's state as the gateway sees it; needed by routes with auth. */
+  identity?: IdentityIndex;
 }
 
 /** A gateway on 127.0.0.1 and an ephemeral port, with injected clock and ids and an in-memory recorder. */
@@ -52,6 +55,7 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<T
     readiness,
     clock,
     ids: options.ids ?? sequentialIds(),
+    ...(options.identity ? { identity: options.identity } : {}),
   });
   const address = await gateway.listen();
   return {

@@ -1,6 +1,6 @@
+import { subscriptionStatuses } from "@tollgate/credentials";
 import { EntityId } from "@tollgate/events";
 import { z } from "zod";
-import { subscriptionStatuses } from "../../domain/subscription/evolve-subscription.js";
 import { Versioned } from "./common-schemas.js";
 
 export const StartSubscriptionBody = z.strictObject({

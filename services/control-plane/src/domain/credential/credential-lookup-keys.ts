@@ -1,5 +1,5 @@
+import type { Credential } from "@tollgate/credentials";
 import type { JwtIdentityMatch } from "@tollgate/events";
-import type { Credential } from "./evolve-credential.js";
 
 /**
  * How a live credential is found from what a client presents: an API key by its hash,

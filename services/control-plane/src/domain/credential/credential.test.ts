@@ -1,12 +1,11 @@
+import { type ApiKeyCredential, type Credential, evolveCredential, generateApiKey, liveApiKeys } from "@tollgate/credentials";
 import type { CredentialEvent } from "@tollgate/events";
 import { describe, expect, it } from "vitest";
 import { ControlPlaneError } from "../../errors/control-plane-error.js";
-import { generateApiKey } from "../../secrets/api-key.js";
 import type { Consumer } from "../consumer/evolve-consumer.js";
 import type { DecisionContext } from "../decider.js";
 import { credentialLookupKeys } from "./credential-lookup-keys.js";
 import { decideCredential, type CredentialCommand } from "./decide-credential.js";
-import { evolveCredential, liveApiKeys, type ApiKeyCredential, type Credential } from "./evolve-credential.js";
 
 const now = new Date("2026-11-26T10:00:00.000Z");
 const context: DecisionContext = { actor: { kind: "admin", id: "ops" }, now };

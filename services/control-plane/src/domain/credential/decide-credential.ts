@@ -1,9 +1,9 @@
+import type { Credential } from "@tollgate/credentials";
 import type { CredentialEvent, JwtIdentityMatch, ScryptPasswordHash, SealedSecret } from "@tollgate/events";
 import { ControlPlaneError } from "../../errors/control-plane-error.js";
 import { problems } from "../../errors/problem-catalog.js";
 import type { Consumer } from "../consumer/evolve-consumer.js";
 import type { DecisionContext } from "../decider.js";
-import type { Credential } from "./evolve-credential.js";
 
 /** The longest overlap a rotation may grant the previous key. */
 export const maxRotationOverlapSeconds = 30 * 86_400;

@@ -1,9 +1,9 @@
+import type { Plan } from "@tollgate/credentials";
 import type { PlanDefinition, PlanEvent } from "@tollgate/events";
 import { ControlPlaneError } from "../../errors/control-plane-error.js";
 import { problems } from "../../errors/problem-catalog.js";
 import type { DecisionContext } from "../decider.js";
 import { sameValue } from "../same-value.js";
-import type { Plan } from "./evolve-plan.js";
 
 export type PlanCommand =
   | { type: "CreatePlan"; planId: string; definition: PlanDefinition }

@@ -1,7 +1,7 @@
+import { evolvePlan, type Plan } from "@tollgate/credentials";
 import { planEventTypes, streamCategories, type PlanEvent } from "@tollgate/events";
 import type { Decider } from "../decider.js";
 import { decidePlan, type PlanCommand } from "./decide-plan.js";
-import { evolvePlan, type Plan } from "./evolve-plan.js";
 
 export const planDecider: Decider<PlanCommand, Plan | null, PlanEvent> = {
   category: streamCategories.plan,

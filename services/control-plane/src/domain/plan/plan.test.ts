@@ -1,9 +1,9 @@
+import { evolvePlan, type Plan } from "@tollgate/credentials";
 import type { PlanDefinition, PlanEvent } from "@tollgate/events";
 import { describe, expect, it } from "vitest";
 import { ControlPlaneError } from "../../errors/control-plane-error.js";
 import type { DecisionContext } from "../decider.js";
 import { decidePlan } from "./decide-plan.js";
-import { evolvePlan, type Plan } from "./evolve-plan.js";
 
 const context: DecisionContext = { actor: { kind: "admin", id: "ops" }, now: new Date("2026-11-26T10:00:00Z") };
 const gold: PlanDefinition = {

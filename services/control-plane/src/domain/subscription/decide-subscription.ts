@@ -1,10 +1,9 @@
+import type { Plan, Subscription } from "@tollgate/credentials";
 import type { SubscriptionEvent } from "@tollgate/events";
 import { ControlPlaneError } from "../../errors/control-plane-error.js";
 import { problems } from "../../errors/problem-catalog.js";
 import type { Consumer } from "../consumer/evolve-consumer.js";
 import type { DecisionContext } from "../decider.js";
-import type { Plan } from "../plan/evolve-plan.js";
-import type { Subscription } from "./evolve-subscription.js";
 
 export type SubscriptionCommand =
   | {

@@ -1,11 +1,10 @@
+import { evolveSubscription, type Plan, type Subscription } from "@tollgate/credentials";
 import type { SubscriptionEvent } from "@tollgate/events";
 import { describe, expect, it } from "vitest";
 import { ControlPlaneError } from "../../errors/control-plane-error.js";
 import type { Consumer } from "../consumer/evolve-consumer.js";
 import type { DecisionContext } from "../decider.js";
-import type { Plan } from "../plan/evolve-plan.js";
 import { decideSubscription, type SubscriptionCommand } from "./decide-subscription.js";
-import { evolveSubscription, type Subscription } from "./evolve-subscription.js";
 
 const context: DecisionContext = { actor: { kind: "consumer", id: "acme" }, now: new Date("2026-11-26T10:00:00Z") };
 const acme: Consumer = { consumerId: "acme", name: "Acme", email: null, labels: {} };

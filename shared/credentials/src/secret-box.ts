@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv } from "node:crypto";
 import type { SealedSecret } from "@tollgate/events";
-import type { Entropy } from "../runtime/entropy.js";
+import type { Entropy } from "./entropy.js";
 
 export interface SecretKeyRing {
   /** The key new secrets are sealed with. */

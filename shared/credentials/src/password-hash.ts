@@ -1,6 +1,6 @@
 import { scrypt, timingSafeEqual, type ScryptOptions } from "node:crypto";
 import type { ScryptPasswordHash } from "@tollgate/events";
-import type { Entropy } from "../runtime/entropy.js";
+import type { Entropy } from "./entropy.js";
 
 /**
  * scrypt parameters for new password hashes: N=2^15, r=8, p=1 (the OWASP minimum

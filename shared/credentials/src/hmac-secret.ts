@@ -1,4 +1,4 @@
-import type { Entropy } from "../runtime/entropy.js";
+import type { Entropy } from "./entropy.js";
 
 /** HMAC signing secrets: `tgs_` + 256 random bits, base64url. Shown once, then held only sealed (see SecretBox). */
 export function generateHmacSecret(entropy: Entropy): string {

@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { apiKeyPrefix, displayPrefixOf, generateApiKey, hashApiKey, isWellFormedApiKey } from "./api-key.js";
+import { createHash } from "node:crypto";
+import { crc32 } from "node:zlib";
+import { apiKeyLength, apiKeyPrefix, displayPrefixOf, generateApiKey, hasApiKeyShape, hashApiKey, isWellFormedApiKey } from "./api-key.js";
+import { base62 } from "./base62.js";
 import { constantTimeEqual } from "./constant-time-equal.js";
 import { hashPassword, verifyPassword } from "./password-hash.js";
 import { SecretBox, UnknownSecretKeyError } from "./secret-box.js";
@@ -25,6 +28,31 @@ describe("API keys", () => {
     expect(isWellFormedApiKey(swapped)).toBe(false);
     expect(isWellFormedApiKey(key.slice(0, -1))).toBe(false);
     expect(isWellFormedApiKey(`xx_${key.slice(3)}`)).toBe(false);
+  });
+
+  it("end in the base62 CRC32 of their body, the format keys were first issued in", () => {
+    for (let seed = 0; seed < 50; seed++) {
+      const { key } = generateApiKey((size) => Buffer.alloc(size, seed));
+      const body = key.slice(3, 46);
+      const sum = Buffer.alloc(4);
+      sum.writeUInt32BE(crc32(body));
+      expect(key.slice(46)).toBe(base62(sum, 6));
+    }
+  });
+
+  it("hash to the SHA-256 hex digest of the whole key", () => {
+    const { key, hash } = generateApiKey(fixed(11));
+    expect(hash).toBe(createHash("sha256").update(key, "utf8").digest("hex"));
+  });
+
+  it("are told apart from other strings by their shape before any hashing", () => {
+    const { key } = generateApiKey(fixed(12));
+    expect(key).toHaveLength(apiKeyLength);
+    expect(hasApiKeyShape(key)).toBe(true);
+    expect(hasApiKeyShape(`${key}x`)).toBe(false);
+    expect(hasApiKeyShape(key.replace("tg_", "tk_"))).toBe(false);
+    expect(hasApiKeyShape(`${key.slice(0, -1)}-`)).toBe(false);
+    expect(hasApiKeyShape("")).toBe(false);
   });
 
   it("differ for different entropy", () => {

@@ -1,0 +1,132 @@
+/**
+ * The Redis side of the multi-limit decision: one script over every key of a request.
+ *
+ * Redis runs a script to completion before any other command, so the reads, the
+ * decision and the writes below are one atomic step across all the keys, and across
+ * every gateway sharing this Redis: phase 1 evaluates every limit without writing;
+ * phase 2 writes all of them only if all allowed. A request that any limit rejects
+ * writes nothing at all.
+ *
+ * The arithmetic is a line-by-line port of evaluate-limit.ts (same operations in the
+ * same order, so the same IEEE doubles); states are written with %.17g so a double
+ * survives the round trip through a string exactly.
+ *
+ * KEYS: one per limit. ARGV[1]: now in epoch ms, or "" to use the Redis server's clock
+ * (one clock for every gateway). ARGV[2]: cost. Then three per key: algorithm
+ * (1 fixed-window, 2 sliding-window, 3 token-bucket), points, window in ms.
+ * Returns { allAllowed, now, then per key: allowed, remaining, resetMs, retryAfterMs }.
+ *
+ * Redis Cluster would need every key of a request in one hash slot; this targets a
+ * single Redis (or a primary with replicas / Sentinel).
+ */
+export const multiLimitScript = `
+local EPS = 1e-6
+local now = tonumber(ARGV[1])
+if not now then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local cost = tonumber(ARGV[2])
+local out = { 0, now }
+local values = {}
+local expiries = {}
+local all = true
+
+for i = 1, #KEYS do
+  local algorithm = tonumber(ARGV[3 * i])
+  local points = tonumber(ARGV[3 * i + 1])
+  local window = tonumber(ARGV[3 * i + 2])
+  local raw = redis.call('GET', KEYS[i])
+  local s = {}
+  if raw then
+    for part in string.gmatch(raw, '[^:]+') do s[#s + 1] = tonumber(part) end
+  end
+  local allowed, remaining, reset, retry
+
+  if algorithm == 1 then
+    local start, count = now, 0
+    if s[1] and s[2] and now < s[1] + window then
+      start = s[1]
+      count = s[2]
+    end
+    allowed = count + cost <= points
+    local used = count
+    if allowed then used = count + cost end
+    reset = start + window - now
+    remaining = math.max(0, points - used)
+    retry = 0
+    if not allowed then retry = reset end
+    values[i] = string.format('%.17g:%.17g', start, used)
+    expiries[i] = start + window
+
+  elseif algorithm == 2 then
+    local index = math.floor(now / window)
+    local current, previous = 0, 0
+    if s[1] and s[2] and s[3] then
+      if s[1] == index then
+        current = s[2]
+        previous = s[3]
+      elseif s[1] == index - 1 then
+        previous = s[2]
+      end
+    end
+    local windowStart = index * window
+    local weight = (window - (now - windowStart)) / window
+    allowed = previous * weight + current + cost <= points
+    if allowed then current = current + cost end
+    remaining = math.max(0, math.floor(points - (previous * weight + current)))
+    if current > 0 then
+      reset = windowStart + 2 * window - now
+    elseif previous > 0 then
+      reset = windowStart + window - now
+    else
+      reset = 0
+    end
+    retry = 0
+    if not allowed then
+      if cost > points then
+        retry = reset
+      elseif current + cost > points then
+        retry = windowStart + window + math.ceil(window * (1 - (points - cost) / current)) - now
+      else
+        retry = windowStart + math.ceil(window * (1 - (points - cost - current) / previous)) - now
+      end
+      retry = math.max(1, retry)
+    end
+    values[i] = string.format('%.17g:%.17g:%.17g', index, current, previous)
+    expiries[i] = windowStart + 2 * window
+
+  else
+    local interval = window / points
+    local tat = now
+    if s[1] then tat = math.max(s[1], now) end
+    local nextTat = tat + interval * cost
+    allowed = nextTat - now <= window + EPS
+    local held = tat
+    if allowed then held = nextTat end
+    remaining = math.max(0, math.floor((window - (held - now)) / interval + EPS))
+    reset = math.ceil(held - now)
+    retry = 0
+    if not allowed then retry = math.max(1, math.ceil(nextTat - window - now)) end
+    values[i] = string.format('%.17g', nextTat)
+    expiries[i] = math.ceil(held)
+  end
+
+  if not allowed then all = false end
+  local n = #out
+  out[n + 1] = allowed and 1 or 0
+  out[n + 2] = remaining
+  out[n + 3] = reset
+  out[n + 4] = retry
+end
+
+if all then
+  for i = 1, #KEYS do
+    redis.call('SET', KEYS[i], values[i], 'PX', math.max(1, math.ceil(expiries[i] - now)))
+  end
+  out[1] = 1
+end
+return out
+`;
+
+export const algorithmCodes = { "fixed-window": 1, "sliding-window": 2, "token-bucket": 3 } as const;

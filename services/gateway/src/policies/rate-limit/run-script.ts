@@ -1,0 +1,24 @@
+import type { Redis } from "ioredis";
+import { withTimeout } from "./with-timeout.js";
+
+/**
+ * Runs a Lua script by its SHA1 (EVALSHA), loading it with EVAL the first time a
+ * server does not know it (after a restart, for example), and fails after `timeoutMs`.
+ */
+export function runScript(
+  client: Redis,
+  { script, sha }: { script: string; sha: string },
+  keys: readonly string[],
+  args: readonly (string | number)[],
+  timeoutMs: number,
+): Promise<unknown> {
+  const call = async (): Promise<unknown> => {
+    try {
+      return await client.evalsha(sha, keys.length, ...keys, ...args);
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
+      return await client.eval(script, keys.length, ...keys, ...args);
+    }
+  };
+  return withTimeout(call(), timeoutMs);
+}

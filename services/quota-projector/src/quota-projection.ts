@@ -1,0 +1,220 @@
+import type { PlanEvent, Quota, RequestEvent, SubscriptionEvent, TollgateEvent } from "@tollgate/events";
+import type { BillingRules } from "./billing-rules.js";
+import { quotaWindow, type QuotaPeriod, type QuotaWindow } from "./quota-window.js";
+
+/**
+ * The quota projection, as pure functions of (document, event). Three kinds of
+ * document, each evolved only by the events that concern it:
+ * - a plan's terms (its quota), from PlanCreated / PlanUpdated;
+ * - a subscription's plan, from SubscriptionStarted / SubscriptionPlanChanged, for
+ *   request events that carry a subscription but no plan;
+ * - a subscription's usage in one period, from its request events.
+ *
+ * Plan and subscription events sit in the same log as request events, so each request
+ * is assessed under the plan as it stood at that point of the log.
+ */
+
+export interface PlanTerms {
+  readonly planId: string;
+  readonly quota: Quota | null;
+}
+
+/** One subscription's usage in one quota period. */
+export interface UsageCounts {
+  readonly subscriptionId: string;
+  /** The plan of the last request counted. */
+  readonly planId: string | null;
+  readonly period: QuotaPeriod;
+  readonly periodStart: number;
+  readonly periodEnd: number;
+  /** The quota in force at the last request counted; null when the plan has none. */
+  readonly quota: Quota | null;
+  /** Every request event of the subscription in the period, refused ones included. */
+  readonly requests: number;
+  /** Requests that got past the gateway's quota stage: each took one unit from the shared counter. */
+  readonly admitted: number;
+  /** Admitted requests the plan bills. `admitted - billable` is what the counter must give back. */
+  readonly billable: number;
+}
+
+/** What one request means for its subscription's usage. */
+export interface RequestAssessment {
+  readonly subscriptionId: string;
+  readonly planId: string | null;
+  readonly window: QuotaWindow;
+  readonly quota: Quota | null;
+  readonly admitted: boolean;
+  readonly billable: boolean;
+}
+
+export const quotaProjectionEventTypes = [
+  "RequestCompleted",
+  "RequestRejected",
+  "RequestFailed",
+  "PlanCreated",
+  "PlanUpdated",
+  "SubscriptionStarted",
+  "SubscriptionPlanChanged",
+] as const satisfies readonly TollgateEvent["type"][];
+
+export function evolvePlan(plan: PlanTerms | null, event: PlanEvent): PlanTerms | null {
+  switch (event.type) {
+    case "PlanCreated":
+      return { planId: event.data.planId, quota: event.data.quota };
+    case "PlanUpdated":
+      if (event.data.changes.quota === undefined) return plan;
+      return { planId: event.data.planId, quota: event.data.changes.quota };
+    case "PlanArchived":
+      // Existing subscriptions keep their terms until they move to another plan.
+      return plan;
+  }
+}
+
+export function evolveSubscriptionPlan(planId: string | null, event: SubscriptionEvent): string | null {
+  switch (event.type) {
+    case "SubscriptionStarted":
+      return event.data.planId;
+    case "SubscriptionPlanChanged":
+      return event.data.toPlanId;
+    default:
+      return planId;
+  }
+}
+
+/**
+ * Whether the request took a unit from the gateway's quota counter, and whether its
+ * plan bills it. Null for requests attributed to no subscription.
+ *
+ * Admitted: the gateway's pipeline runs authentication, authorization, rate limit and
+ * quota before anything that can complete or fail a request upstream, so a
+ * RequestCompleted was admitted, a RequestRejected was not (every rejection stage comes
+ * before or is the quota stage), and a RequestFailed was admitted once it reached the
+ * upstream (an attempt was made, or a fallback was served). A client that left before
+ * that point was not counted.
+ *
+ * The period is the one that contains the request's `startedAt`, the instant the
+ * gateway counts it at.
+ */
+export function assessRequest(
+  event: RequestEvent,
+  plan: PlanTerms | null,
+  subscriptionPlanId: string | null,
+  rules: BillingRules,
+): RequestAssessment | null {
+  const { subscriptionId } = event.data;
+  if (subscriptionId === null) return null;
+  const quota = plan?.quota ?? null;
+  const window = quotaWindow(Date.parse(event.data.startedAt), quota?.period ?? "month");
+  const planId = event.data.planId ?? subscriptionPlanId;
+  let admitted = false;
+  let billable = false;
+  switch (event.type) {
+    case "RequestRejected":
+      break;
+    case "RequestCompleted": {
+      admitted = true;
+      const { status, cacheStatus } = event.data;
+      const byStatus = status >= 500 ? rules.upstreamServerErrors : status >= 400 ? rules.clientErrors : true;
+      billable = byStatus && (cacheStatus !== "hit" || rules.cacheHits);
+      break;
+    }
+    case "RequestFailed": {
+      const { attempts, fallbackServed, error } = event.data;
+      admitted = attempts > 0 || fallbackServed;
+      billable = admitted && (fallbackServed ? rules.fallbacks : error === "client-abort" ? rules.clientAborts : rules.gatewayFailures);
+      break;
+    }
+  }
+  return { subscriptionId, planId, window, quota, admitted, billable };
+}
+
+export function evolveUsage(usage: UsageCounts | null, request: RequestAssessment): UsageCounts {
+  const base: UsageCounts = usage ?? {
+    subscriptionId: request.subscriptionId,
+    planId: request.planId,
+    period: request.window.period,
+    periodStart: request.window.start,
+    periodEnd: request.window.end,
+    quota: request.quota,
+    requests: 0,
+    admitted: 0,
+    billable: 0,
+  };
+  return {
+    ...base,
+    planId: request.planId,
+    quota: request.quota,
+    requests: base.requests + 1,
+    admitted: base.admitted + (request.admitted ? 1 : 0),
+    billable: base.billable + (request.billable ? 1 : 0),
+  };
+}
+
+/** Where `projectBatch` reads documents the batch has not changed yet. */
+export interface ProjectionReader {
+  plan(planId: string): PlanTerms | null;
+  subscriptionPlan(subscriptionId: string): string | null;
+  usage(subscriptionId: string, period: QuotaPeriod, periodStart: number): UsageCounts | null;
+}
+
+/** The documents a batch changed, in their new state. */
+export interface ProjectionChanges {
+  readonly plans: Map<string, PlanTerms>;
+  readonly subscriptionPlans: Map<string, string>;
+  readonly usage: Map<string, UsageCounts>;
+}
+
+export function usageKey(subscriptionId: string, period: QuotaPeriod, periodStart: number): string {
+  return `${subscriptionId}|${period}|${periodStart}`;
+}
+
+/**
+ * Folds a batch, in log order, over the documents it touches. Reads go to the batch's
+ * own changes first, then to `read`; nothing is written. The caller stores the changes
+ * and the batch's checkpoint in one transaction.
+ */
+export function projectBatch(events: readonly TollgateEvent[], read: ProjectionReader, rulesFor: (planId: string | null) => BillingRules): ProjectionChanges {
+  const changes: ProjectionChanges = { plans: new Map(), subscriptionPlans: new Map(), usage: new Map() };
+  const planOf = (planId: string): PlanTerms | null => changes.plans.get(planId) ?? read.plan(planId);
+  const subscriptionPlanOf = (subscriptionId: string): string | null =>
+    changes.subscriptionPlans.get(subscriptionId) ?? read.subscriptionPlan(subscriptionId);
+
+  for (const event of events) {
+    switch (event.type) {
+      case "PlanCreated":
+      case "PlanUpdated":
+      case "PlanArchived": {
+        const next = evolvePlan(planOf(event.data.planId), event);
+        if (next !== null) changes.plans.set(next.planId, next);
+        break;
+      }
+      case "SubscriptionStarted":
+      case "SubscriptionPlanChanged":
+      case "SubscriptionSuspended":
+      case "SubscriptionReactivated":
+      case "SubscriptionCancelled": {
+        const { subscriptionId } = event.data;
+        const next = evolveSubscriptionPlan(subscriptionPlanOf(subscriptionId), event);
+        if (next !== null) changes.subscriptionPlans.set(subscriptionId, next);
+        break;
+      }
+      case "RequestCompleted":
+      case "RequestRejected":
+      case "RequestFailed": {
+        const { subscriptionId } = event.data;
+        if (subscriptionId === null) break;
+        const subscriptionPlanId = subscriptionPlanOf(subscriptionId);
+        const planId = event.data.planId ?? subscriptionPlanId;
+        const assessment = assessRequest(event, planId === null ? null : planOf(planId), subscriptionPlanId, rulesFor(planId));
+        if (assessment === null) break;
+        const { period, start } = assessment.window;
+        const key = usageKey(subscriptionId, period, start);
+        changes.usage.set(key, evolveUsage(changes.usage.get(key) ?? read.usage(subscriptionId, period, start), assessment));
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  return changes;
+}

@@ -1,0 +1,165 @@
+import { openEventStore, SubscriptionRunner, type EventStore, type OpenedEventStore, type Position } from "@tollgate/eventstore";
+import type { Logger, Registry } from "@tollgate/observability";
+import { Redis } from "ioredis";
+import { defaultBillingRules, type BillingRules } from "./billing-rules.js";
+import { registerProjectorMetrics } from "./projector-metrics.js";
+import { createQuotaProjector } from "./quota-projector.js";
+import type { QuotaProjectorConfig } from "./quota-projector-config.js";
+import { ReconciliationLoop } from "./reconciliation-loop.js";
+import { RedisQuotaReconciler } from "./redis-quota-reconciler.js";
+import { SqliteQuotaStore } from "./sqlite-quota-store.js";
+
+export interface RunningQuotaProjector {
+  runner: SubscriptionRunner;
+  store: SqliteQuotaStore;
+  eventStore: EventStore;
+  /** Null without Redis. */
+  reconciliation: ReconciliationLoop | null;
+  /** True while the runner is subscribed and not failing. */
+  ready(): boolean;
+  /** Stops the runner (the batch in flight commits), reconciles what is pending (bounded), closes everything. */
+  close(): Promise<void>;
+}
+
+/** The billing rules of each plan: the plan's overrides over the defaults. */
+export function billingRulesFor(config: QuotaProjectorConfig): (planId: string | null) => BillingRules {
+  const defaults = { ...defaultBillingRules, ...config.billing.defaults };
+  const perPlan = new Map(Object.entries(config.billing.plans).map(([planId, rules]) => [planId, { ...defaults, ...rules }]));
+  return (planId) => (planId === null ? defaults : (perPlan.get(planId) ?? defaults));
+}
+
+function createRedis(url: string, logger: Logger): Redis {
+  // Commands wait for a connection, but never longer than commandTimeout: while Redis is
+  // away the loop keeps its rows and retries on the next sweep.
+  const client = new Redis(url, { maxRetriesPerRequest: 1, commandTimeout: 2_000, retryStrategy: (attempt) => Math.min(attempt * 100, 1_000) });
+  client.on("error", (error: Error) => logger.debug({ err: error }, "redis connection error"));
+  return client;
+}
+
+/** Opens the log, the projection and Redis, and starts projecting. */
+export async function startQuotaProjector(config: QuotaProjectorConfig, dependencies: { logger: Logger; registry: Registry }): Promise<RunningQuotaProjector> {
+  const { logger, registry } = dependencies;
+  const opened: OpenedEventStore = await openEventStore(config.eventStore);
+  const store = SqliteQuotaStore.open({ file: config.store.file, synchronous: config.store.synchronous, name: config.name, rulesFor: billingRulesFor(config) });
+  const redis = config.redis === null ? null : createRedis(config.redis.url, logger);
+  const reconciliation =
+    config.redis === null || redis === null
+      ? null
+      : new ReconciliationLoop({
+          reconciler: new RedisQuotaReconciler({ client: redis, keyPrefix: config.redis.keyPrefix, retentionMs: config.redis.retentionDays * 86_400_000 }),
+          store,
+          sweepIntervalMs: config.redis.sweepIntervalMs,
+          retentionMs: config.redis.retentionDays * 86_400_000,
+          logger,
+        }).start();
+
+  const projector = createQuotaProjector({
+    store,
+    logger,
+    hold: config.testing.holdBatchOpenMs > 0 ? { ms: config.testing.holdBatchOpenMs } : undefined,
+    onCommitted: (rows) => reconciliation?.touched(rows),
+  });
+  let failing = false;
+  const runner = new SubscriptionRunner({
+    store: opened.store,
+    checkpoints: opened.checkpoints,
+    projector,
+    maxBatchSize: config.runner.maxBatchSize,
+    maxBatchWaitMs: config.runner.maxBatchWaitMs,
+    backoff: { initialMs: config.runner.backoffInitialMs, maxMs: config.runner.backoffMaxMs },
+    onError: (error, retry) => {
+      if (!failing || retry.consecutiveFailures % 10 === 0) logger.error({ err: error, ...retry }, "quota projection failed; retrying from the committed checkpoint");
+      failing = true;
+    },
+    onBatch: () => {
+      if (failing) logger.info("quota projection applies batches again");
+      failing = false;
+    },
+  }).start();
+
+  registerProjectorMetrics(registry, {
+    runner: () => runner.status(),
+    head: () => opened.store.headPosition(),
+    reconciliation: () => reconciliation?.stats() ?? null,
+  });
+
+  return {
+    runner,
+    store,
+    eventStore: opened.store,
+    reconciliation,
+    ready: () => {
+      const status = runner.status();
+      return (status.state === "waiting" || status.state === "handling") && status.consecutiveFailures === 0;
+    },
+    close: async () => {
+      await runner.stop();
+      if (reconciliation) {
+        await Promise.race([reconciliation.flush(), new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
+        await reconciliation.stop();
+      }
+      redis?.disconnect();
+      store.close();
+      await opened.store.close();
+    },
+  };
+}
+
+export interface RebuildSummary {
+  /** Events applied from position 0. */
+  events: number;
+  checkpoint: string | null;
+  usageRows: number;
+  /** Counters reconciled in Redis at the end; null without Redis. */
+  countersReconciled: number | null;
+}
+
+/**
+ * Rebuilds the projection from position 0: forgets every count and the checkpoint (in
+ * one transaction), replays the log up to the last event the projector reads, as it was
+ * when the rebuild started, and reconciles every live counter. The same log gives the
+ * same numbers. Stop the running service first (or rebuild into another store file):
+ * two writers of one projection would count twice.
+ */
+export async function rebuildQuotaProjection(config: QuotaProjectorConfig, dependencies: { logger: Logger }): Promise<RebuildSummary> {
+  const { logger } = dependencies;
+  const opened = await openEventStore(config.eventStore);
+  const store = SqliteQuotaStore.open({ file: config.store.file, synchronous: config.store.synchronous, name: config.name, rulesFor: billingRulesFor(config) });
+  const redis = config.redis === null ? null : createRedis(config.redis.url, logger);
+  try {
+    store.reset();
+    const projector = createQuotaProjector({ store, logger });
+    const last = (await opened.store.readLatest(1, projector.filter)).at(-1)?.position ?? null;
+    let events = 0;
+    if (last !== null) {
+      let reached: (position: Position) => void = () => undefined;
+      const done = new Promise<Position>((resolve) => (reached = resolve));
+      const runner = new SubscriptionRunner({
+        store: opened.store,
+        checkpoints: opened.checkpoints,
+        projector,
+        maxBatchSize: config.runner.maxBatchSize,
+        maxBatchWaitMs: 0,
+        backoff: { initialMs: config.runner.backoffInitialMs, maxMs: config.runner.backoffMaxMs },
+        onError: (error, retry) => logger.error({ err: error, ...retry }, "rebuild batch failed; retrying"),
+        onBatch: ({ size, checkpoint }) => {
+          events += size;
+          if (checkpoint >= last) reached(checkpoint);
+        },
+      }).start();
+      await done;
+      await runner.stop();
+    }
+    let countersReconciled: number | null = null;
+    if (config.redis !== null && redis !== null) {
+      const reconciler = new RedisQuotaReconciler({ client: redis, keyPrefix: config.redis.keyPrefix, retentionMs: config.redis.retentionDays * 86_400_000 });
+      countersReconciled = (await reconciler.reconcile(store.usage())).length;
+    }
+    const checkpoint = await store.loadCheckpoint();
+    return { events, checkpoint: checkpoint === null ? null : String(checkpoint), usageRows: store.usage().length, countersReconciled };
+  } finally {
+    redis?.disconnect();
+    store.close();
+    await opened.store.close();
+  }
+}

@@ -1,0 +1,78 @@
+import { randomUUID } from "node:crypto";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { UsageCounts } from "./quota-projection.js";
+import { RedisQuotaReconciler } from "./redis-quota-reconciler.js";
+
+const redisUrl = process.env.TOLLGATE_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
+const now = Date.parse("2025-06-15T12:00:00.000Z");
+const day = { period: "day" as const, periodStart: Date.parse("2025-06-15T00:00:00.000Z"), periodEnd: Date.parse("2025-06-16T00:00:00.000Z") };
+
+function usage(subscriptionId: string, admitted: number, billable: number): UsageCounts {
+  return { subscriptionId, planId: "gold", ...day, quota: { limit: 500, period: "day", enforcement: "hard" }, requests: admitted, admitted, billable };
+}
+
+describe("RedisQuotaReconciler (the shared Redis, under a unique prefix)", () => {
+  const prefix = `tollgate-test:quota-reconcile:${randomUUID()}:`;
+  let client: Redis;
+  let reconciler: RedisQuotaReconciler;
+
+  beforeAll(async () => {
+    client = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+    client.on("error", () => undefined);
+    await client.connect();
+    reconciler = new RedisQuotaReconciler({ client, keyPrefix: prefix, clock: () => now });
+  });
+
+  afterAll(async () => {
+    let cursor = "0";
+    do {
+      const [next, keys] = await client.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1_000);
+      cursor = next;
+      if (keys.length > 0) await client.del(...keys);
+    } while (cursor !== "0");
+    client.disconnect();
+  });
+
+  it("names the gateway's counter key", () => {
+    expect(reconciler.counterKey(usage("sub-1", 0, 0))).toBe(`${prefix}sub-1:day:2025-06-15T00:00:00.000Z`);
+  });
+
+  it("refunds what the log says is not billable, once, however often it runs", async () => {
+    const key = reconciler.counterKey(usage("sub-a", 0, 0));
+    await client.set(key, "100", "PX", 3_600_000); // the gateways admitted 100
+    const [first] = await reconciler.reconcile([usage("sub-a", 100, 93)]);
+    expect(first).toMatchObject({ before: 100, after: 93, refunded: 7, restored: 0 });
+    const [again] = await reconciler.reconcile([usage("sub-a", 100, 93)]);
+    expect(again).toMatchObject({ before: 93, after: 93, refunded: 0 });
+    // The gateways admit 10 more; the log now holds 105 admitted, 95 billable: 3 more to refund.
+    await client.incrby(key, 10);
+    const [later] = await reconciler.reconcile([usage("sub-a", 105, 95)]);
+    expect(later).toMatchObject({ before: 103, after: 100, refunded: 3 });
+    // The counter keeps the TTL the gateway gave it.
+    expect(await client.pttl(key)).toBeGreaterThan(3_500_000);
+  });
+
+  it("restores a counter that Redis lost, up to the billable count in the log", async () => {
+    const key = reconciler.counterKey(usage("sub-b", 0, 0));
+    await client.set(key, "50", "PX", 3_600_000);
+    await reconciler.reconcile([usage("sub-b", 50, 48)]);
+    expect(await client.get(key)).toBe("48");
+    // Data loss: both keys gone; the gateways have admitted 5 since, not yet in the log.
+    await client.del(key, `${key}:refunded`);
+    await client.incrby(key, 5);
+    const [restored] = await reconciler.reconcile([usage("sub-b", 50, 48)]);
+    expect(restored).toMatchObject({ before: 5, after: 48, refunded: 0, restored: 43 });
+    // A missing counter is created, with a TTL to the end of the period plus retention.
+    await client.del(key, `${key}:refunded`);
+    await reconciler.reconcile([usage("sub-b", 50, 48)]);
+    expect(await client.get(key)).toBe("48");
+    expect(await client.pttl(key)).toBeGreaterThan(day.periodEnd + 6 * 86_400_000 - now);
+  });
+
+  it("leaves rows without a quota and periods past retention alone", async () => {
+    const noQuota = { ...usage("sub-c", 3, 1), quota: null };
+    const old = { ...usage("sub-d", 3, 1), periodStart: day.periodStart - 30 * 86_400_000, periodEnd: day.periodEnd - 30 * 86_400_000 };
+    expect(await reconciler.reconcile([noQuota, old])).toEqual([]);
+  });
+});
