@@ -74,7 +74,7 @@ describe("GatewayConfig", () => {
     expect(config.routes[0]?.authorization).toBeUndefined();
     expect(config.routes[1]?.auth[0]).toMatchObject({ header: "x-key", queryParam: "api_key" });
     expect(config.routes[1]?.authorization).toEqual({ requireSubscription: true, scopes: ["orders:read"] });
-    expect(config.identity).toEqual({ consumerIdHeader: "x-consumer-id", planIdHeader: "x-plan-id", pollIntervalMs: 100 });
+    expect(config.identity).toEqual({ consumerIdHeader: "x-consumer-id", planIdHeader: "x-plan-id", pollIntervalMs: 100, startupWaitMs: 10_000 });
   });
 
   it("refuses auth settings that cannot work, each with its path", () => {

@@ -56,6 +56,15 @@ export const IdentityConfig = z
       .describe(
         "How often the gateway looks in the log for control-plane changes: a suspension or a revocation reaches requests within about this long. Each look costs a read of the rows appended since the last one",
       ),
+    startupWaitMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(600_000)
+      .default(10_000)
+      .describe(
+        "At start, how long the gateway waits for the control plane's state before it listens anyway (routes with auth answer 503, and /readyz stays 503, until the state is loaded)",
+      ),
   })
   .refine((config) => config.consumerIdHeader !== config.planIdHeader, {
     message: "consumerIdHeader and planIdHeader must differ",

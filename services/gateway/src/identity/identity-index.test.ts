@@ -1,6 +1,9 @@
 import { hashApiKey } from "@tollgate/credentials";
-import type { ControlEvent } from "@tollgate/events";
+import type { ControlEvent, ScryptPasswordHash } from "@tollgate/events";
 import { describe, expect, it } from "vitest";
+import type { BasicUserLookup } from "../policies/basic/basic-verifier.js";
+import type { IntrospectionIdentityLookup } from "../policies/introspection/introspection-verifier.js";
+import type { JwtIdentityLookup } from "../policies/jwt/jwt-verifier.js";
 import { ControlPlaneFixture } from "../test-support/control-plane-fixture.js";
 import { IdentityIndex } from "./identity-index.js";
 
@@ -85,17 +88,17 @@ describe("IdentityIndex", () => {
       { type: "HmacSecretIssued", version: 1, data: { credentialId: "hmac-1", consumerId: "acme", name: "signing", secret: sealed, actor } },
     ];
     events.forEach((event, at) => index.apply(event, BigInt(at + 1)));
-    expect(index.findJwtIdentity("https://idp", "sub", "svc-1")).toEqual({ consumerId: "acme", credentialId: "jwt-1" });
-    expect(index.findJwtIdentity("https://idp", "client_id", "beta-app")).toEqual({ consumerId: "beta", credentialId: "jwt-2" });
-    expect(index.findJwtIdentity("https://other", "sub", "svc-1")).toBeUndefined();
-    expect(index.basicUser("acme")).toMatchObject({ credentialId: "basic-1", passwordHash });
+    expect(index.findIdentity("https://idp", "sub", "svc-1")).toEqual({ consumerId: "acme", credentialId: "jwt-1" });
+    expect(index.findIdentity("https://idp", "client_id", "beta-app")).toEqual({ consumerId: "beta", credentialId: "jwt-2" });
+    expect(index.findIdentity("https://other", "sub", "svc-1")).toBeUndefined();
+    expect(index.findBasicUser("acme")).toMatchObject({ credentialId: "basic-1", passwordHash });
     expect(index.hmacSecret("hmac-1")).toMatchObject({ consumerId: "acme", secret: sealed });
 
     index.apply({ type: "JwtIdentityUnmapped", version: 1, data: { credentialId: "jwt-1", consumerId: "acme", actor } }, 5n);
     index.apply({ type: "BasicUserRemoved", version: 1, data: { credentialId: "basic-1", consumerId: "acme", actor } }, 6n);
     index.apply({ type: "HmacSecretRevoked", version: 1, data: { credentialId: "hmac-1", consumerId: "acme", actor } }, 7n);
-    expect(index.findJwtIdentity("https://idp", "sub", "svc-1")).toBeUndefined();
-    expect(index.basicUser("acme")).toBeUndefined();
+    expect(index.findIdentity("https://idp", "sub", "svc-1")).toBeUndefined();
+    expect(index.findBasicUser("acme")).toBeUndefined();
     expect(index.hmacSecret("hmac-1")).toBeUndefined();
     expect(index.stats()).toMatchObject({ version: "7", jwtIdentities: 1, basicUsers: 0, hmacSecrets: 0 });
   });
@@ -111,5 +114,11 @@ describe("IdentityIndex", () => {
     expect(index.version).toBe("9");
     index.apply({ type: "RouteRemoved", version: 1, data: { routeId: "x", actor } }, 10n);
     expect(index.version).toBe("10");
+  });
+
+  it("is what the JWT, introspection and Basic verifiers look identities up in, as they are", () => {
+    const index = new IdentityIndex();
+    const lookups: [JwtIdentityLookup, IntrospectionIdentityLookup, BasicUserLookup<ScryptPasswordHash>] = [index, index, index];
+    expect(lookups.every((lookup) => lookup === index)).toBe(true);
   });
 });

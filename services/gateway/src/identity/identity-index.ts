@@ -172,11 +172,11 @@ export class IdentityIndex {
    * The consumer a JWT maps to: a mapping of kind `subject` is found with claim
    * `sub`, one of kind `claim` with its claim name.
    */
-  findJwtIdentity(issuer: string, claim: string, value: string): JwtIdentityEntry | undefined {
+  findIdentity(issuer: string, claim: string, value: string): JwtIdentityEntry | undefined {
     return this.#jwtIdentities.get(jwtKey(issuer, claim, value));
   }
 
-  basicUser(username: string): BasicUserEntry | undefined {
+  findBasicUser(username: string): BasicUserEntry | undefined {
     return this.#basicUsers.get(username);
   }
 
