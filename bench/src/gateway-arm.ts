@@ -21,6 +21,8 @@ export interface GatewayArmOptions {
   configExtra: Record<string, unknown> | null;
   /** Node flags before the script (--cpu-prof, --trace-gc); the process runs in its temp folder, so profiles land there. */
   nodeArgs?: readonly string[];
+  /** Runs in the arm's fresh folder before each start, e.g. to seed the event log with control-plane state. */
+  prepare?: (dir: string, eventsFile: string) => Promise<void>;
 }
 
 export const benchGatewayId = "bench-gw";
@@ -92,6 +94,7 @@ export function createGatewayArm(options: GatewayArmOptions): Arm {
       starts++;
       dir = join(options.tmpDir, `arm-${options.key ?? "D"}-gateway-${starts}`);
       mkdirSync(dir, { recursive: true });
+      await options.prepare?.(dir, join(dir, "events.db"));
       const configFile = join(dir, "gateway.json");
       writeFileSync(configFile, `${JSON.stringify(benchGatewayConfig(dir, options.upstreamUrl, options.routePrefix, options.configExtra), null, 2)}\n`);
       const logFile = join(dir, "gateway.log");

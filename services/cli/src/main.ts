@@ -9,7 +9,7 @@ import { startPlatform } from "./commands/start-platform.js";
 const usage = `tollgate <command>
 
 Commands:
-  start [--gateway-config FILE] [--control-plane-config FILE] [--quota-projector-config FILE] [--demo-port N]
+  start [--gateway-config FILE] [--control-plane-config FILE] [--quota-projector-config FILE] [--analytics-projector-config FILE] [--demo-port N]
       Start every Tollgate service on embedded defaults, with a demo upstream.
   events tail [-n N] [--follow] [--json] [--store FILE | --esdb CONNECTION_STRING]
       Print the latest events of the log (default ./data/events.db).
@@ -28,6 +28,7 @@ async function main(argv: string[]): Promise<number> {
           "gateway-config": { type: "string", default: defaultConfig("gateway.yaml") },
           "control-plane-config": { type: "string", default: defaultConfig("control-plane.yaml") },
           "quota-projector-config": { type: "string", default: defaultConfig("quota-projector.yaml") },
+          "analytics-projector-config": { type: "string", default: defaultConfig("analytics-projector.yaml") },
           "demo-port": { type: "string", default: "9090" },
         },
       });
@@ -35,6 +36,7 @@ async function main(argv: string[]): Promise<number> {
         gatewayConfig: resolve(values["gateway-config"]),
         controlPlaneConfig: resolve(values["control-plane-config"]),
         quotaProjectorConfig: resolve(values["quota-projector-config"]),
+        analyticsProjectorConfig: resolve(values["analytics-projector-config"]),
         demoHost: "127.0.0.1",
         demoPort: Number(values["demo-port"]),
       });

@@ -2,12 +2,14 @@ import { once } from "node:events";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { defaultScryptParameters, type Entropy, type ScryptParameters, SecretBox, systemEntropy } from "@tollgate/credentials";
+import { AnalyticsQueries, openAnalyticsStore, type AnalyticsStore } from "@tollgate/analytics";
 import { openEventStore, type EventStore } from "@tollgate/eventstore";
 import type { Logger } from "@tollgate/observability";
 import { createControlPlaneApp, type ControlPlaneApp } from "./api/create-control-plane-app.js";
 import { AdminAuthenticator } from "./api/admin-authenticator.js";
 import { CommandHandler } from "./application/command-handler.js";
 import { createServices, type ControlPlaneServices } from "./application/control-plane-services.js";
+import { QuotaUsageReader } from "./application/quota-usage-reader.js";
 import type { ServiceContext } from "./application/service-context.js";
 import type { ControlPlaneConfig, SecretKeysConfig } from "./config/control-plane-config.js";
 import { ControlPlaneReadModel } from "./projections/control-plane-read-model.js";
@@ -76,8 +78,21 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
     readYourWritesTimeoutMs: config.readYourWritesTimeoutMs,
     ...(logger ? { logger } : {}),
   };
-  const services = createServices(context, usage);
-  const http = createControlPlaneApp({ services, admin: new AdminAuthenticator(config.adminTokens), ...(logger ? { logger } : {}) });
+  const quotaUsage = new QuotaUsageReader({
+    file: config.quotaStore.file,
+    projectorName: config.quotaStore.projectorName,
+    clock,
+    ...(logger ? { logger } : {}),
+  });
+  const services = createServices(context, usage, quotaUsage);
+  const analyticsStore = config.analytics === null ? null : openAnalyticsStore(config.analytics);
+  const analyticsMigrated = analyticsStore === null ? Promise.resolve() : migrateAnalytics(analyticsStore, logger);
+  const http = createControlPlaneApp({
+    services,
+    admin: new AdminAuthenticator(config.adminTokens),
+    ...(logger ? { logger } : {}),
+    ...(analyticsStore ? { analytics: new AnalyticsQueries(analyticsStore) } : {}),
+  });
 
   const server = createServer(http.app);
   server.listen(config.listen.port, config.listen.host);
@@ -96,10 +111,25 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
       clearTimeout(timer);
       await Promise.all([readModel.stop(), usage.stop()]);
       await usageStarted;
+      await analyticsMigrated;
+      await analyticsStore?.close();
       if (ownsStore) await store.close();
     })());
 
   return { url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`, port, server, services, http, close };
+}
+
+/**
+ * Creates the analytics tables if the projector has not yet, in the background: a store
+ * that is slow or down never delays the control plane's start. Until it answers, the
+ * analytics queries answer 503.
+ */
+async function migrateAnalytics(store: AnalyticsStore, logger: Logger | undefined): Promise<void> {
+  try {
+    await store.migrate();
+  } catch (error) {
+    logger?.warn({ err: error, engine: store.engine }, "analytics store not reachable at start; analytics queries answer 503 until it is");
+  }
 }
 
 function keyRing(config: SecretKeysConfig): { current: string; keys: Map<string, Buffer> } {

@@ -1,6 +1,8 @@
 import type { RouteConfig } from "./config/gateway-config.js";
 import type { RouteMetrics } from "./metrics/gateway-metrics.js";
 import type { RoutePolicyChain } from "./policies/route-policy-chain.js";
+import type { FailureKind } from "@tollgate/events";
+import { RetryBudget } from "./proxy/retry-budget.js";
 import type { Upstream } from "./proxy/upstream.js";
 import type { Routable } from "./router.js";
 
@@ -17,6 +19,29 @@ export interface CompiledRoute extends Routable {
   readonly metrics: RouteMetrics;
   /** The route's policies (authentication, authorization, …); null when it has none. */
   readonly policies: RoutePolicyChain | null;
+  /** Time to the response head for this route's requests; undefined: the upstream pool's. */
+  readonly responseHeadersTimeoutMs: number | undefined;
+  /** Longest a request may take upstream, retries included; 0: no limit. */
+  readonly totalTimeoutMs: number;
+  /** Null when the route does not retry. */
+  readonly retry: RouteRetry | null;
+  /** The static response served when the upstream fails; null without one. */
+  readonly fallback: RouteFallback | null;
+}
+
+export interface RouteFallback {
+  readonly on: ReadonlySet<FailureKind>;
+  readonly status: number;
+  /** Flat name/value pairs, Content-Length and the fallback marker included. */
+  readonly headers: readonly string[];
+  readonly body: Buffer;
+}
+
+export interface RouteRetry {
+  readonly attempts: number;
+  readonly backoffBaseMs: number;
+  readonly backoffMaxMs: number;
+  readonly budget: RetryBudget;
 }
 
 export function compileRoute(route: RouteConfig, upstream: Upstream, metrics: RouteMetrics, policies: RoutePolicyChain | null): CompiledRoute {
@@ -28,7 +53,30 @@ export function compileRoute(route: RouteConfig, upstream: Upstream, metrics: Ro
     upstream,
     metrics,
     policies,
+    responseHeadersTimeoutMs: route.timeouts.responseHeadersMs,
+    totalTimeoutMs: route.timeouts.totalMs ?? 0,
+    fallback: route.fallback === undefined ? null : compileFallback(route.fallback),
+    retry:
+      route.retries.attempts === 0
+        ? null
+        : {
+            attempts: route.retries.attempts,
+            backoffBaseMs: route.retries.backoffBaseMs,
+            backoffMaxMs: route.retries.backoffMaxMs,
+            budget: new RetryBudget(route.retries.budgetRatio, route.retries.budgetMinPerSecond),
+          },
   };
+}
+
+function compileFallback(config: NonNullable<RouteConfig["fallback"]>): RouteFallback {
+  const body = Buffer.from(config.body, "utf8");
+  const headers: string[] = [];
+  for (const [name, value] of Object.entries(config.headers)) {
+    const lower = name.toLowerCase();
+    if (lower !== "content-length" && lower !== "transfer-encoding" && lower !== "connection") headers.push(name, value);
+  }
+  headers.push("content-length", String(body.length), "x-tollgate-fallback", "static");
+  return { on: new Set(config.on), status: config.status, headers, body };
 }
 
 /** The path sent upstream when the route strips its prefix: "/demo/x" → "/x", "/demo" → "/". */

@@ -1,9 +1,10 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import type { FailureKind, RejectionStage, RequestEvent } from "@tollgate/events";
 import type { Logger } from "@tollgate/observability";
 import { errors, type Dispatcher } from "undici";
 import type { Clock, IdGenerator } from "./clock.js";
-import { stripRoutePrefix, type CompiledRoute } from "./compiled-route.js";
+import { stripRoutePrefix, type CompiledRoute, type RouteRetry } from "./compiled-route.js";
 import { problems, type ProblemType } from "./errors/problem-catalog.js";
 import { sendProblem } from "./errors/problem-response.js";
 import { appendForwardingHeaders, buildResponseHeaders, isSaneRequestId, scanRequestHeaders, type RequestHead } from "./headers.js";
@@ -14,8 +15,10 @@ import { normalizePath, PathRejection } from "./normalize-path.js";
 import { isoTimestamp } from "./iso-timestamp.js";
 import type { AuthenticatedIdentity } from "./policies/authenticator.js";
 import type { PolicyExchange, PolicyRejection } from "./policies/policy-step.js";
-import type { UpstreamTarget } from "./proxy/upstream.js";
-import { toUpstreamError, UpstreamError, UpstreamResponseError } from "./proxy/upstream-error.js";
+import type { TargetOutcome, UpstreamTarget } from "./proxy/upstream.js";
+import type { BreakerSettle } from "./proxy/circuit-breaker.js";
+import { backoffDelayMs, idempotentMethods } from "./proxy/retry-budget.js";
+import { toUpstreamError, UpstreamError, UpstreamResponseError, UpstreamTimeoutError } from "./proxy/upstream-error.js";
 import type { Router } from "./router.js";
 import { normalizeAddress, type TrustProxy } from "./trust-proxy.js";
 
@@ -82,6 +85,8 @@ export class Exchange implements Dispatcher.DispatchHandler, PolicyExchange {
   planId: string | null = null;
   subscriptionId: string | null = null;
   controlPlaneVersion: string | null = null;
+  /** The body a policy read to check it (HMAC), forwarded instead of streaming `req`. */
+  bodyOverride: Buffer | null = null;
   target: UpstreamTarget | null = null;
   bytesIn = 0;
   bytesOut = 0;
@@ -90,21 +95,40 @@ export class Exchange implements Dispatcher.DispatchHandler, PolicyExchange {
   private readonly startedEpochMs: number;
   private readonly startedMs: number;
   private upstreamStartMs = -1;
-  private rejection: { stage: RejectionStage; reason: string } | null = null;
+  private rejection: { stage: RejectionStage; reason: string; limit: string | null } | null = null;
+  /** Headers the policies add to whatever the response is (RateLimit-*, Quota-*), flat name/value pairs. */
+  private extraResponseHeaders: string[] | null = null;
   private failure: { kind: FailureKind; detail: string } | null = null;
   private abortUpstream: ((reason?: Error) => void) | null = null;
   private resumeUpstream: (() => void) | null = null;
   private upstreamSettled = false;
+  /** Attempts made upstream (retries included); 0 until the first is dispatched. */
+  attempts = 0;
+  /** Targets of the earlier attempts, when the request was retried. */
+  private tried: Set<UpstreamTarget> | null = null;
+  private upstreamPath = "";
+  private hasBody = false;
+  private totalTimer: NodeJS.Timeout | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private totalTimedOut = false;
+  /** How the upstream answered, for its health: set by the response head, reported once the request settles. */
+  private targetOutcome: TargetOutcome = "neutral";
+  private targetReported = false;
+  /** Settles the attempt in its target's circuit breaker; null without a breaker, or once settled. */
+  private breakerSettle: BreakerSettle | null = null;
+  private fallbackServed = false;
   private done = false;
   private head: RequestHead | null = null;
   private peer = "";
   private trustedPeer = false;
+  private readonly clientSocket: Socket;
 
   constructor(
     private readonly ctx: ExchangeContext,
     readonly req: IncomingMessage,
     readonly res: ServerResponse,
   ) {
+    this.clientSocket = req.socket;
     this.startedEpochMs = ctx.clock.epochMs();
     this.startedMs = ctx.clock.monotonicMs();
     res.on("close", this.onClose);
@@ -121,6 +145,11 @@ export class Exchange implements Dispatcher.DispatchHandler, PolicyExchange {
 
   get receivedAtMs(): number {
     return this.startedEpochMs;
+  }
+
+  addResponseHeaders(headers: Readonly<Record<string, string>>): void {
+    const extra = (this.extraResponseHeaders ??= []);
+    for (const name in headers) extra.push(name, headers[name] as string);
   }
 
   /** Runs the request up to handing it to the upstream. Never awaits. */
@@ -217,13 +246,70 @@ export class Exchange implements Dispatcher.DispatchHandler, PolicyExchange {
     if (this.identity !== null) appendIdentityHeaders(head.headers, ctx.identityHeaders, this.identity.consumerId, this.planId);
     const upstreamPath = (route.stripPrefix ? stripRoutePrefix(route, this.path) : this.path) + this.query;
     appendForwardingHeaders(head, { peer: this.peer, trustedPeer: this.trustedPeer, requestId: this.requestId, proto: "http" });
-    const upstream = route.upstream.pick();
-    this.target = upstream;
+    this.upstreamPath = upstreamPath;
     // Framing was checked above: a body exists exactly when it is chunked or has a
     // non-zero Content-Length (RFC 9112 6.3). undici re-frames it for the upstream.
-    const hasBody = head.transferEncodingCount > 0 || (head.contentLength !== undefined && head.contentLength !== "0");
+    this.hasBody = head.transferEncodingCount > 0 || (head.contentLength !== undefined && head.contentLength !== "0");
+    route.retry?.budget.request(this.startedEpochMs);
+    if (route.totalTimeoutMs > 0) this.totalTimer = setTimeout(this.onTotalTimeout, route.totalTimeoutMs);
+    this.dispatchAttempt(req);
+  }
+
+  /** One attempt upstream: picks a target (another one than those tried, when it can) and dispatches. */
+  private dispatchAttempt(req: IncomingMessage): void {
+    const { ctx } = this;
+    const route = this.route as CompiledRoute;
+    const now = this.attempts === 0 ? this.startedEpochMs : ctx.clock.epochMs();
+    const upstream = route.upstream.pick(this, now, this.tried);
+    if (upstream === null) {
+      this.respondUnavailable(route.upstream.circuitOpen(now));
+      return;
+    }
+    if (this.target !== null) (this.tried ??= new Set()).add(this.target);
+    this.target = upstream;
+    this.attempts += 1;
+    this.upstreamSettled = false;
+    this.abortUpstream = null;
+    this.targetOutcome = "neutral";
+    this.targetReported = false;
+    this.bytesIn = 0;
+    upstream.started();
     this.upstreamStartMs = ctx.clock.monotonicMs();
-    upstream.pool.dispatch({ path: upstreamPath, method: this.method, headers: head.headers, body: hasBody ? req : null }, this);
+    const options = {
+      path: this.upstreamPath,
+      method: this.method,
+      headers: (this.head as RequestHead).headers,
+      body: this.bodyOverride ?? (this.hasBody ? req : null),
+      headersTimeout: route.responseHeadersTimeoutMs,
+    };
+    const breaker = upstream.breaker;
+    if (breaker === null) {
+      upstream.pool.dispatch(options, this);
+      return;
+    }
+    let dispatched = false;
+    breaker.run((settle) => {
+      dispatched = true;
+      this.breakerSettle = settle;
+      upstream.pool.dispatch(options, this);
+    });
+    // The breaker was checked by the balancer just now; should it still refuse, the attempt fails fast.
+    if (!dispatched) {
+      upstream.settled("neutral", now);
+      this.respondUnavailable(true);
+    }
+  }
+
+  /** No target can take the request: 503, circuit-open when breakers keep healthy targets out. */
+  private respondUnavailable(circuitOpen: boolean): void {
+    const name = (this.route as CompiledRoute).upstream.name;
+    if (circuitOpen) {
+      const message = `every healthy target of upstream "${name}" has its circuit breaker open`;
+      this.respondWithFailure(new UpstreamError(problems.circuitOpen, "circuit-open", message, { cause: null }), message);
+    } else {
+      const message = `no healthy target in upstream "${name}"`;
+      this.respondWithFailure(new UpstreamError(problems.noHealthyUpstream, "upstream-error", message, { cause: null }), message);
+    }
   }
 
   /** An asynchronous policy chain has decided. */
@@ -242,10 +328,28 @@ export class Exchange implements Dispatcher.DispatchHandler, PolicyExchange {
     this.fail(error);
   };
 
-  /** Answers a policy's refusal (401, 403, 503) with its extra headers, such as WWW-Authenticate. */
+  /** Answers a policy's refusal (401, 403, 429, 503) with its extra headers, such as WWW-Authenticate or Retry-After. */
   private refuse(rejection: PolicyRejection): void {
-    for (const [name, value] of rejection.headers) this.res.setHeader(name, value);
-    this.reject(rejection.stage, rejection.problem, truncate(rejection.reason), false);
+    const { res } = this;
+    this.setExtraResponseHeaders();
+    for (const [name, value] of rejection.headers) res.setHeader(name, value);
+    const { limit } = rejection;
+    this.rejection = { stage: rejection.stage, reason: truncate(rejection.reason), limit };
+    this.bytesOut = sendProblem(
+      res,
+      rejection.problem,
+      this.requestId,
+      truncate(rejection.detail ?? rejection.reason),
+      this.ctx.draining,
+      limit === null ? undefined : { limit },
+    );
+  }
+
+  /** The policies' response headers, on a response the gateway writes itself (sendProblem merges them in). */
+  private setExtraResponseHeaders(): void {
+    const extra = this.extraResponseHeaders;
+    if (extra === null) return;
+    for (let index = 0; index < extra.length; index += 2) this.res.setHeader(extra[index] as string, extra[index + 1] as string);
   }
 
   /** An exception escaped the gateway's own code: answer 500 if still possible. */
@@ -266,7 +370,7 @@ export class Exchange implements Dispatcher.DispatchHandler, PolicyExchange {
   }
 
   private reject(stage: RejectionStage, problem: ProblemType, reason: string, closeConnection: boolean): void {
-    this.rejection = { stage, reason };
+    this.rejection = { stage, reason, limit: null };
     if (closeConnection) untrustedConnections.add(this.req.socket);
     this.bytesOut = sendProblem(this.res, problem, this.requestId, reason, closeConnection || this.ctx.draining);
   }
@@ -276,8 +380,9 @@ export class Exchange implements Dispatcher.DispatchHandler, PolicyExchange {
   // wrapper and parses every response head into an object the gateway does not use.
 
   onConnect(abort: (reason?: Error) => void): void {
-    // A request that waited in the pool queue while its client left is dropped here.
-    if (this.done) abort(new errors.RequestAbortedError());
+    // A request that waited in the pool queue while its client left, or past the route's
+    // total timeout, is dropped here.
+    if (this.done || this.totalTimedOut) abort(new errors.RequestAbortedError());
     else this.abortUpstream = abort;
   }
 
@@ -288,8 +393,12 @@ export class Exchange implements Dispatcher.DispatchHandler, PolicyExchange {
       throw new UpstreamResponseError(`${this.target?.origin ?? "upstream"} answered with status ${statusCode}`, { cause: null });
     }
     this.upstreamLatencyMs = this.ctx.clock.monotonicMs() - this.upstreamStartMs;
+    // 502, 503 and 504 from a target count against its health, as in nginx's max_fails.
+    this.targetOutcome = statusCode >= 502 && statusCode <= 504 ? "failure" : "success";
     this.resumeUpstream = resume;
     const headers = buildResponseHeaders(rawHeaders, this.requestId, this.ctx.draining);
+    const extra = this.extraResponseHeaders;
+    if (extra !== null) for (let index = 0; index < extra.length; index++) headers.push(extra[index] as string);
     try {
       this.res.writeHead(statusCode, headers);
     } catch (error) {
@@ -309,7 +418,9 @@ export class Exchange implements Dispatcher.DispatchHandler, PolicyExchange {
   }
 
   onComplete(): void {
+    this.reportTarget(this.targetOutcome);
     this.upstreamSettled = true;
+    this.clearTotalTimer();
     this.res.end();
   }
 
@@ -319,21 +430,99 @@ export class Exchange implements Dispatcher.DispatchHandler, PolicyExchange {
 
   onError(error: Error): void {
     this.upstreamSettled = true;
-    if (this.done) return;
     const { res } = this;
-    // The client left first: undici saw its request body break off. Its close
-    // handler records the abort.
-    if (res.destroyed || this.req.socket.destroyed) return;
+    // The client left first (undici saw its request body break off, or the request was
+    // dropped from the pool queue): nothing is known about the target, and its close
+    // handler records the abort. Or an attempt the route's total timeout gave up on,
+    // after the gateway answered. (The client socket is read from the exchange: once
+    // undici has destroyed a fully read request body, `req.socket` is gone.)
+    if (this.done || res.destroyed || this.clientSocket.destroyed || (this.totalTimedOut && this.failure !== null)) {
+      this.reportTarget("neutral");
+      return;
+    }
     const upstreamError = error instanceof UpstreamError ? error : toUpstreamError(error, this.target?.origin ?? "upstream");
-    this.failure = { kind: upstreamError.failure, detail: truncate(upstreamError.message) };
+    this.reportTarget("failure");
+    if (this.mayRetry(upstreamError)) {
+      const retry = (this.route as CompiledRoute).retry as RouteRetry;
+      this.retryTimer = setTimeout(this.retryNow, backoffDelayMs(this.attempts, retry.backoffBaseMs, retry.backoffMaxMs));
+      return;
+    }
+    this.respondWithFailure(upstreamError, `${upstreamError.problem.title} (upstream "${this.route?.upstream.name ?? ""}")`);
+  }
+
+  /**
+   * Records the failure and answers it: the route's fallback or a problem if nothing was
+   * sent yet, else the connection is cut.
+   */
+  private respondWithFailure(error: UpstreamError, detail: string): void {
+    const { res } = this;
+    this.upstreamSettled = true;
+    this.clearTotalTimer();
+    this.failure = { kind: error.failure, detail: truncate(error.message) };
+    const fallback = (this.route as CompiledRoute).fallback;
+    if (fallback !== null && !res.headersSent && fallback.on.has(error.failure)) {
+      this.fallbackServed = true;
+      this.setExtraResponseHeaders();
+      res.writeHead(fallback.status, [...fallback.headers, "x-request-id", this.requestId]);
+      res.end(fallback.body);
+      this.bytesOut = fallback.body.length;
+      return;
+    }
     if (!res.headersSent) {
-      const detail = `${upstreamError.problem.title} (upstream "${this.route?.upstream.name ?? ""}")`;
-      this.bytesOut = sendProblem(res, upstreamError.problem, this.requestId, detail, this.ctx.draining);
+      this.setExtraResponseHeaders();
+      this.bytesOut = sendProblem(res, error.problem, this.requestId, detail, this.ctx.draining);
     } else {
       // The status line is already out; all the client can still learn is that the
       // response broke off, which closing the connection tells it.
       res.destroy();
     }
+  }
+
+  /**
+   * Whether a failed attempt is tried again: the route retries and has attempts left,
+   * nothing of the response reached the client, the retry budget allows it, the body
+   * can be sent again (none, or buffered by a policy), and the method is idempotent or
+   * the request provably never reached the upstream (connection refused).
+   */
+  private mayRetry(error: UpstreamError): boolean {
+    const retry = (this.route as CompiledRoute).retry;
+    if (retry === null || this.attempts > retry.attempts || this.totalTimedOut || this.ctx.draining) return false;
+    if (this.res.headersSent || (this.hasBody && this.bodyOverride === null)) return false;
+    if (!idempotentMethods.has(this.method) && !neverReachedUpstream(error)) return false;
+    return retry.budget.tryRetry(this.ctx.clock.epochMs());
+  }
+
+  private readonly retryNow = (): void => {
+    this.retryTimer = null;
+    if (this.done) return;
+    try {
+      this.dispatchAttempt(this.req);
+    } catch (error) {
+      this.fail(error);
+    }
+  };
+
+  /** The route's total timeout: whatever the request is doing upstream, it ends with 504. */
+  private readonly onTotalTimeout = (): void => {
+    this.totalTimer = null;
+    if (this.done || this.upstreamSettled) return;
+    this.totalTimedOut = true;
+    const route = this.route as CompiledRoute;
+    const error = new UpstreamTimeoutError(`no complete response within the route's total timeout of ${route.totalTimeoutMs} ms`, { cause: null });
+    if (this.retryTimer !== null) {
+      clearTimeout(this.retryTimer);
+      this.retryTimer = null;
+    }
+    // An attempt in flight is aborted (its onError answers); one still queued in the pool
+    // is dropped when it would connect, and answered now.
+    if (this.abortUpstream !== null) this.abortUpstream(error);
+    else this.respondWithFailure(error, `${error.problem.title} (upstream "${route.upstream.name}")`);
+  };
+
+  private clearTotalTimer(): void {
+    if (this.totalTimer === null) return;
+    clearTimeout(this.totalTimer);
+    this.totalTimer = null;
   }
 
   /**
@@ -343,6 +532,19 @@ export class Exchange implements Dispatcher.DispatchHandler, PolicyExchange {
    */
   connectionClosed(): void {
     this.onClose();
+  }
+
+  /** Tells the target's upstream how the request went (passive health), once. */
+  private reportTarget(outcome: TargetOutcome): void {
+    const target = this.target;
+    if (target === null || this.targetReported) return;
+    this.targetReported = true;
+    const settle = this.breakerSettle;
+    if (settle !== null) {
+      this.breakerSettle = null;
+      settle(outcome);
+    }
+    (this.route as CompiledRoute).upstream.report(target, outcome, this.ctx.clock.epochMs());
   }
 
   private readonly onDrain = (): void => {
@@ -358,6 +560,8 @@ export class Exchange implements Dispatcher.DispatchHandler, PolicyExchange {
     }
     // A client that leaves takes its upstream request with it.
     if (!this.upstreamSettled && this.abortUpstream !== null) this.abortUpstream(new errors.RequestAbortedError());
+    this.clearTotalTimer();
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     this.ctx.finish(this, this.toEvent(endMs));
   };
 
@@ -397,7 +601,7 @@ export class Exchange implements Dispatcher.DispatchHandler, PolicyExchange {
           subscriptionId: this.subscriptionId,
           stage: this.rejection.stage,
           reason: this.rejection.reason,
-          limit: null,
+          limit: this.rejection.limit,
         },
       };
     }
@@ -424,10 +628,10 @@ export class Exchange implements Dispatcher.DispatchHandler, PolicyExchange {
           planId: this.planId,
           subscriptionId: this.subscriptionId,
           upstream: this.target?.origin ?? null,
-          attempts: this.target === null ? 0 : 1,
+          attempts: this.attempts,
           error: this.failure.kind,
           detail: this.failure.detail,
-          fallbackServed: false,
+          fallbackServed: this.fallbackServed,
         },
       };
     }
@@ -453,7 +657,7 @@ export class Exchange implements Dispatcher.DispatchHandler, PolicyExchange {
         planId: this.planId,
         subscriptionId: this.subscriptionId,
         upstream: this.target?.origin ?? "",
-        attempts: 1,
+        attempts: this.attempts,
         upstreamLatencyMs: roundMs(Math.max(this.upstreamLatencyMs, 0)),
         cacheStatus: "none",
       },
@@ -522,4 +726,9 @@ function roundMs(value: number): number {
 
 function truncate(text: string): string {
   return text.length <= maxDetail ? text : `${text.slice(0, maxDetail - 1)}…`;
+}
+
+/** Connection refused: the request provably never reached the upstream, so any method may be retried. */
+function neverReachedUpstream(error: UpstreamError): boolean {
+  return (error.cause as { code?: unknown } | null)?.code === "ECONNREFUSED";
 }

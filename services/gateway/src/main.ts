@@ -56,7 +56,9 @@ async function main(): Promise<number | null> {
   const registry = createMetricsRegistry();
   const readiness = new Readiness();
   // The status server first: /healthz answers, and /readyz says what is still loading.
-  const status = createStatusServer({ host: config.status.host, port: config.status.port, registry, readiness });
+  // The gateway server comes later; /upstreams reads it once it exists.
+  const upstreams: { health?: () => unknown } = {};
+  const status = createStatusServer({ host: config.status.host, port: config.status.port, registry, readiness, upstreams: () => upstreams.health?.() ?? {} });
   const statusAddress = await status.listen();
 
   // A connection of its own: the recorder's lives in its worker thread, and reading the
@@ -86,6 +88,7 @@ async function main(): Promise<number | null> {
   if (!inTime) logger.warn({ waitedMs: config.identity.startupWaitMs }, "listening before the control plane's state is loaded; routes with auth answer 503 until it is");
 
   const gateway = createGatewayServer({ config, recorder, logger, registry, readiness, identity });
+  upstreams.health = () => gateway.upstreamHealth();
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {

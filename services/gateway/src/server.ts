@@ -13,8 +13,11 @@ import { rawProblemResponse } from "./errors/problem-response.js";
 import { Exchange, type ExchangeContext } from "./exchange.js";
 import type { IdentityIndex } from "./identity/identity-index.js";
 import { GatewayMetrics } from "./metrics/gateway-metrics.js";
-import { closeUpstreams, createUpstreams, type Upstream } from "./proxy/upstream.js";
+import { closeUpstreams, createUpstreams, type TargetHealth, type Upstream } from "./proxy/upstream.js";
+import { registerUpstreamMetrics } from "./proxy/upstream-metrics.js";
+import { createGatewayLimiters } from "./policies/create-limiters.js";
 import { compileRoutePolicyChain } from "./policies/route-policy-chain.js";
+import { createPolicyDependencies } from "./policies/policy-dependencies.js";
 import type { Readiness } from "./readiness.js";
 import type { EventRecorder } from "./recorder/event-recorder.js";
 import { compileRouter } from "./router.js";
@@ -55,6 +58,8 @@ export interface GatewayServer {
   shutdown(graceMs?: number): Promise<void>;
   /** Requests received and not yet finished. */
   readonly inFlight: number;
+  /** Each upstream's targets with their health (active checks, ejections), by upstream name. */
+  upstreamHealth(): Record<string, TargetHealth[]>;
   readonly draining: boolean;
 }
 
@@ -76,9 +81,18 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
   const metrics = new GatewayMetrics(options.registry, () => inFlight.size);
   const accessLog = createAccessLog(logger, config.accessLog);
   // Policies first: a config they refuse must not leave upstream pools open behind it.
-  const policyDependencies = options.identity === undefined ? null : { identity: options.identity };
-  const policies = config.routes.map((route) => compileRoutePolicyChain(route, policyDependencies));
-  const upstreams = createUpstreams(config.upstreams);
+  const policyDependencies = createPolicyDependencies(config, options.identity, options.clock);
+  const limiters = createGatewayLimiters(config, { registry: options.registry, logger, ...(options.clock === undefined ? {} : { clock: options.clock }) });
+  let policies;
+  try {
+    policies = config.routes.map((route) => compileRoutePolicyChain(route, policyDependencies.policies, limiters, policyDependencies.requestPolicies));
+  } catch (error) {
+    void limiters?.close();
+    void policyDependencies.close();
+    throw error;
+  }
+  const upstreams = createUpstreams(config.upstreams, logger);
+  registerUpstreamMetrics(options.registry, upstreams.values());
   const routes = config.routes.map((route, index) =>
     compileRoute(route, upstreams.get(route.upstream) as Upstream, metrics.forRoute(route.id), policies[index] ?? null),
   );
@@ -214,6 +228,10 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     get draining() {
       return draining;
     },
+    upstreamHealth() {
+      const now = Date.now();
+      return Object.fromEntries([...upstreams].map(([name, upstream]) => [name, upstream.health(now)]));
+    },
     listen: () =>
       new Promise((resolve, reject) => {
         server.once("error", reject);
@@ -239,6 +257,8 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
         server.closeAllConnections();
         await closed;
         await closeUpstreams(upstreams.values(), !drained);
+        await policyDependencies.close();
+        await limiters?.close();
       })();
       return shutdownPromise;
     },

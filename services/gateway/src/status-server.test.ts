@@ -21,7 +21,13 @@ describe("status server", () => {
     const upstream = await startUpstream();
     cleanups.push(() => upstream.close());
     const gw = await startGateway({ config: demoRoute(upstream.origin) });
-    const status: StatusServer = createStatusServer({ host: "127.0.0.1", port: 0, registry: gw.registry, readiness: gw.readiness });
+    const status: StatusServer = createStatusServer({
+      host: "127.0.0.1",
+      port: 0,
+      registry: gw.registry,
+      readiness: gw.readiness,
+      upstreams: () => gw.gateway.upstreamHealth(),
+    });
     const { port } = await status.listen();
     cleanups.push(() => status.close());
     const base = `http://127.0.0.1:${port}`;
@@ -35,6 +41,11 @@ describe("status server", () => {
     expect(metrics.status).toBe(200);
     expect(metrics.type).toMatch(/^text\/plain/);
     expect(metrics.body).toContain('tollgate_requests_total{route="demo",status="200"} 1');
+    expect(metrics.body).toContain(`tollgate_upstream_target_healthy{upstream="demo",target="${upstream.origin}"} 1`);
+    const upstreams = await get(`${base}/upstreams`);
+    expect(JSON.parse(upstreams.body)).toEqual({
+      demo: [{ origin: upstream.origin, weight: 1, healthy: true, probedHealthy: true, circuit: null, ejectedUntil: null, ejections: 0, inFlight: 0 }],
+    });
 
     await gw.gateway.shutdown(1_000);
     expect(await get(`${base}/readyz`)).toMatchObject({ status: 503 });

@@ -8,6 +8,8 @@ export interface StatusServerOptions {
   port: number;
   registry: Registry;
   readiness: Readiness;
+  /** Health of every upstream's targets, served at /upstreams. */
+  upstreams?: () => unknown;
 }
 
 export interface StatusServer {
@@ -25,6 +27,7 @@ export interface StatusServer {
  *   listens and from the moment it starts shutting down, so a load balancer stops
  *   sending traffic before connections are closed.
  * - /metrics: Prometheus text format.
+ * - /upstreams: each upstream's targets with their health (JSON).
  */
 export function createStatusServer(options: StatusServerOptions): StatusServer {
   const server = createServer((req, res) => {
@@ -70,6 +73,9 @@ async function handle(options: StatusServerOptions, req: IncomingMessage, res: S
       } catch (error) {
         send(res, 500, "text/plain; charset=utf-8", `metrics collection failed: ${(error as Error).message}\n`);
       }
+      return;
+    case "/upstreams":
+      send(res, 200, "application/json", `${JSON.stringify(options.upstreams?.() ?? {})}\n`);
       return;
     default:
       send(res, 404, "text/plain; charset=utf-8", "not found\n");

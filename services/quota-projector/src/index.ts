@@ -1,7 +1,8 @@
 export * from "./billing-rules.js";
-export * from "./quota-window.js";
 export * from "./quota-projection.js";
+export { QUOTA_STORE_SCHEMA_VERSION } from "./quota-store-schema.js";
 export * from "./sqlite-quota-store.js";
+export * from "./sqlite-quota-reader.js";
 export * from "./redis-quota-reconciler.js";
 export * from "./reconciliation-loop.js";
 export * from "./quota-projector.js";

@@ -1,7 +1,7 @@
 import { parseEvent, type RequestEvent, type TollgateEvent } from "@tollgate/events";
 import { describe, expect, it } from "vitest";
 import { BillingRules, defaultBillingRules } from "./billing-rules.js";
-import { assessRequest, projectBatch, usageKey, type PlanTerms, type ProjectionReader, type UsageCounts } from "./quota-projection.js";
+import { assessRequest, projectBatch, usageKey, type PlanTerms, type ProjectionReader, type SubscriptionTerms, type UsageCounts } from "./quota-projection.js";
 import { completed, failed, planCreated, planQuotaChanged, rejected, subscriptionPlanChanged, subscriptionStarted } from "./test-support/event-fixtures.js";
 
 const gold: PlanTerms = { planId: "gold", quota: { limit: 500, period: "day", enforcement: "hard" } };
@@ -9,20 +9,20 @@ const gold: PlanTerms = { planId: "gold", quota: { limit: 500, period: "day", en
 /** Folds events in batches of `batchSize` over an in-memory document store, as a SQLite store would. */
 function fold(events: readonly TollgateEvent[], batchSize = events.length, rulesFor = (_planId: string | null) => defaultBillingRules) {
   const plans = new Map<string, PlanTerms>();
-  const subscriptionPlans = new Map<string, string>();
+  const subscriptions = new Map<string, SubscriptionTerms>();
   const usage = new Map<string, UsageCounts>();
   const reader: ProjectionReader = {
     plan: (planId) => plans.get(planId) ?? null,
-    subscriptionPlan: (subscriptionId) => subscriptionPlans.get(subscriptionId) ?? null,
+    subscription: (subscriptionId) => subscriptions.get(subscriptionId) ?? null,
     usage: (subscriptionId, period, start) => usage.get(usageKey(subscriptionId, period, start)) ?? null,
   };
   for (let at = 0; at < events.length; at += Math.max(1, batchSize)) {
     const changes = projectBatch(events.slice(at, at + batchSize), reader, rulesFor);
     for (const [key, value] of changes.plans) plans.set(key, value);
-    for (const [key, value] of changes.subscriptionPlans) subscriptionPlans.set(key, value);
+    for (const [key, value] of changes.subscriptions) subscriptions.set(key, value);
     for (const [key, value] of changes.usage) usage.set(key, value);
   }
-  return { plans, subscriptionPlans, usage };
+  return { plans, subscriptions, usage };
 }
 
 describe("assessRequest: what took a unit of quota, and what the plan bills (default rules)", () => {
@@ -102,5 +102,85 @@ describe("projectBatch", () => {
     ].map((event) => parseEvent(event.type, event.version, event.data));
     const [row] = [...fold(events).usage.values()];
     expect(row).toMatchObject({ planId: "gold", period: "month", quota: { limit: 5 } });
+  });
+});
+
+describe("billing anchors: an anchored subscription's periods", () => {
+  const iso = (ms: number) => new Date(ms).toISOString();
+  /** [period start, period end, requests] of a subscription's rows, by period start. */
+  function periodsOf(usage: Map<string, UsageCounts>, subscriptionId: string): [string, string, number][] {
+    return [...usage.values()]
+      .filter((row) => row.subscriptionId === subscriptionId)
+      .sort((a, b) => a.periodStart - b.periodStart)
+      .map((row) => [iso(row.periodStart), iso(row.periodEnd), row.requests]);
+  }
+  const at = (subscriptionId: string, startedAt: string, planId: string) => completed({ subscriptionId, planId, startedAt });
+
+  const log: TollgateEvent[] = [
+    planCreated("daily", { limit: 50, period: "day", enforcement: "hard" }),
+    planCreated("monthly", { limit: 1_000, period: "month", enforcement: "overage" }),
+    subscriptionStarted("sub-day", "daily", "2025-01-10T08:30:00.000Z"),
+    subscriptionStarted("sub-month", "monthly", "2024-03-15T00:00:00.000Z"),
+    subscriptionStarted("sub-31st", "monthly", "2025-01-31T10:00:00.000Z"),
+    subscriptionStarted("sub-calendar", "daily", null),
+    // A daily period runs from the anchor's time of day, 08:30, to the next day's.
+    at("sub-day", "2025-06-15T07:00:00.000Z", "daily"),
+    at("sub-day", "2025-06-15T08:29:59.999Z", "daily"),
+    at("sub-day", "2025-06-15T08:30:00.000Z", "daily"),
+    // A monthly one from the anchor's day of the month, the 15th.
+    at("sub-month", "2025-06-14T23:59:59.999Z", "monthly"),
+    at("sub-month", "2025-06-15T00:00:00.000Z", "monthly"),
+    // Anchored on the 31st: February's period starts on its last day, March's on the 31st.
+    at("sub-31st", "2025-02-28T09:59:59.999Z", "monthly"),
+    at("sub-31st", "2025-02-28T10:00:00.000Z", "monthly"),
+    at("sub-31st", "2025-03-30T12:00:00.000Z", "monthly"),
+    at("sub-31st", "2025-03-31T10:00:00.000Z", "monthly"),
+    at("sub-31st", "2025-04-30T10:00:00.000Z", "monthly"),
+    // Without an anchor: calendar days.
+    at("sub-calendar", "2025-06-15T07:00:00.000Z", "daily"),
+    at("sub-calendar", "2025-06-15T08:30:00.000Z", "daily"),
+    // A plan change keeps the anchor: sub-day's monthly periods start on the 10th at 08:30.
+    subscriptionPlanChanged("sub-day", "daily", "monthly"),
+    completed({ subscriptionId: "sub-day", planId: null, startedAt: "2025-06-20T00:00:00.000Z" }),
+  ].map((event) => parseEvent(event.type, event.version, event.data));
+
+  it("keeps the anchor with the subscription's plan, across a plan change", () => {
+    const { subscriptions } = fold(log);
+    expect(subscriptions.get("sub-day")).toEqual({ planId: "monthly", billingAnchor: Date.parse("2025-01-10T08:30:00.000Z") });
+    expect(subscriptions.get("sub-calendar")).toEqual({ planId: "daily", billingAnchor: null });
+  });
+
+  it("counts a daily quota from the anchor's time of day", () => {
+    expect(periodsOf(fold(log).usage, "sub-day")).toEqual([
+      // After the move to the monthly plan: a month from the 10th at 08:30.
+      ["2025-06-10T08:30:00.000Z", "2025-07-10T08:30:00.000Z", 1],
+      ["2025-06-14T08:30:00.000Z", "2025-06-15T08:30:00.000Z", 2],
+      ["2025-06-15T08:30:00.000Z", "2025-06-16T08:30:00.000Z", 1],
+    ]);
+  });
+
+  it("counts a monthly quota from the anchor's day of the month", () => {
+    expect(periodsOf(fold(log).usage, "sub-month")).toEqual([
+      ["2025-05-15T00:00:00.000Z", "2025-06-15T00:00:00.000Z", 1],
+      ["2025-06-15T00:00:00.000Z", "2025-07-15T00:00:00.000Z", 1],
+    ]);
+  });
+
+  it("puts an anchor on the 31st on the last day of shorter months", () => {
+    expect(periodsOf(fold(log).usage, "sub-31st")).toEqual([
+      ["2025-01-31T10:00:00.000Z", "2025-02-28T10:00:00.000Z", 1],
+      ["2025-02-28T10:00:00.000Z", "2025-03-31T10:00:00.000Z", 2],
+      ["2025-03-31T10:00:00.000Z", "2025-04-30T10:00:00.000Z", 1],
+      ["2025-04-30T10:00:00.000Z", "2025-05-31T10:00:00.000Z", 1],
+    ]);
+  });
+
+  it("leaves a subscription without an anchor on calendar days", () => {
+    expect(periodsOf(fold(log).usage, "sub-calendar")).toEqual([["2025-06-15T00:00:00.000Z", "2025-06-16T00:00:00.000Z", 2]]);
+  });
+
+  it("gives the same periods whatever the batch size", () => {
+    const whole = fold(log).usage;
+    for (const size of [1, 3, 7]) expect(fold(log, size).usage).toEqual(whole);
   });
 });

@@ -1,13 +1,13 @@
-import type { PlanEvent, Quota, RequestEvent, SubscriptionEvent, TollgateEvent } from "@tollgate/events";
+import { quotaWindow, type PlanEvent, type Quota, type QuotaPeriod, type QuotaWindow, type RequestEvent, type SubscriptionEvent, type TollgateEvent } from "@tollgate/events";
 import type { BillingRules } from "./billing-rules.js";
-import { quotaWindow, type QuotaPeriod, type QuotaWindow } from "./quota-window.js";
 
 /**
  * The quota projection, as pure functions of (document, event). Three kinds of
  * document, each evolved only by the events that concern it:
  * - a plan's terms (its quota), from PlanCreated / PlanUpdated;
- * - a subscription's plan, from SubscriptionStarted / SubscriptionPlanChanged, for
- *   request events that carry a subscription but no plan;
+ * - a subscription's terms, from SubscriptionStarted / SubscriptionPlanChanged: its plan,
+ *   for request events that carry a subscription but no plan, and its billing anchor,
+ *   which its quota periods are aligned to;
  * - a subscription's usage in one period, from its request events.
  *
  * Plan and subscription events sit in the same log as request events, so each request
@@ -17,6 +17,13 @@ import { quotaWindow, type QuotaPeriod, type QuotaWindow } from "./quota-window.
 export interface PlanTerms {
   readonly planId: string;
   readonly quota: Quota | null;
+}
+
+/** What the projection needs of a subscription. */
+export interface SubscriptionTerms {
+  readonly planId: string;
+  /** SubscriptionStarted's billingAnchor in epoch ms; null: calendar periods (UTC). */
+  readonly billingAnchor: number | null;
 }
 
 /** One subscription's usage in one quota period. */
@@ -70,15 +77,28 @@ export function evolvePlan(plan: PlanTerms | null, event: PlanEvent): PlanTerms 
   }
 }
 
-export function evolveSubscriptionPlan(planId: string | null, event: SubscriptionEvent): string | null {
+export function evolveSubscriptionTerms(terms: SubscriptionTerms | null, event: SubscriptionEvent): SubscriptionTerms | null {
   switch (event.type) {
-    case "SubscriptionStarted":
-      return event.data.planId;
+    case "SubscriptionStarted": {
+      const { planId, billingAnchor } = event.data;
+      return { planId, billingAnchor: billingAnchor == null ? null : Date.parse(billingAnchor) };
+    }
     case "SubscriptionPlanChanged":
-      return event.data.toPlanId;
+      // The anchor is set once, when the subscription starts; a plan change keeps it.
+      return { planId: event.data.toPlanId, billingAnchor: terms?.billingAnchor ?? null };
     default:
-      return planId;
+      return terms;
   }
+}
+
+/**
+ * The quota period a subscription counts in at instant `at`: its plan's quota period, or
+ * the month for a plan without a quota, aligned to the subscription's billing anchor when
+ * it has one. The gateway counts in the same period (quotaWindow with the same anchor),
+ * and the control plane reports usage for it.
+ */
+export function usageWindow(at: number, plan: PlanTerms | null, subscription: SubscriptionTerms | null): QuotaWindow {
+  return quotaWindow(at, plan?.quota?.period ?? "month", subscription?.billingAnchor ?? null);
 }
 
 /**
@@ -93,19 +113,19 @@ export function evolveSubscriptionPlan(planId: string | null, event: Subscriptio
  * that point was not counted.
  *
  * The period is the one that contains the request's `startedAt`, the instant the
- * gateway counts it at.
+ * gateway counts it at, aligned to the subscription's billing anchor (see usageWindow).
  */
 export function assessRequest(
   event: RequestEvent,
   plan: PlanTerms | null,
-  subscriptionPlanId: string | null,
+  subscription: SubscriptionTerms | null,
   rules: BillingRules,
 ): RequestAssessment | null {
   const { subscriptionId } = event.data;
   if (subscriptionId === null) return null;
   const quota = plan?.quota ?? null;
-  const window = quotaWindow(Date.parse(event.data.startedAt), quota?.period ?? "month");
-  const planId = event.data.planId ?? subscriptionPlanId;
+  const window = usageWindow(Date.parse(event.data.startedAt), plan, subscription);
+  const planId = event.data.planId ?? subscription?.planId ?? null;
   let admitted = false;
   let billable = false;
   switch (event.type) {
@@ -153,14 +173,14 @@ export function evolveUsage(usage: UsageCounts | null, request: RequestAssessmen
 /** Where `projectBatch` reads documents the batch has not changed yet. */
 export interface ProjectionReader {
   plan(planId: string): PlanTerms | null;
-  subscriptionPlan(subscriptionId: string): string | null;
+  subscription(subscriptionId: string): SubscriptionTerms | null;
   usage(subscriptionId: string, period: QuotaPeriod, periodStart: number): UsageCounts | null;
 }
 
 /** The documents a batch changed, in their new state. */
 export interface ProjectionChanges {
   readonly plans: Map<string, PlanTerms>;
-  readonly subscriptionPlans: Map<string, string>;
+  readonly subscriptions: Map<string, SubscriptionTerms>;
   readonly usage: Map<string, UsageCounts>;
 }
 
@@ -174,10 +194,10 @@ export function usageKey(subscriptionId: string, period: QuotaPeriod, periodStar
  * and the batch's checkpoint in one transaction.
  */
 export function projectBatch(events: readonly TollgateEvent[], read: ProjectionReader, rulesFor: (planId: string | null) => BillingRules): ProjectionChanges {
-  const changes: ProjectionChanges = { plans: new Map(), subscriptionPlans: new Map(), usage: new Map() };
+  const changes: ProjectionChanges = { plans: new Map(), subscriptions: new Map(), usage: new Map() };
   const planOf = (planId: string): PlanTerms | null => changes.plans.get(planId) ?? read.plan(planId);
-  const subscriptionPlanOf = (subscriptionId: string): string | null =>
-    changes.subscriptionPlans.get(subscriptionId) ?? read.subscriptionPlan(subscriptionId);
+  const subscriptionOf = (subscriptionId: string): SubscriptionTerms | null =>
+    changes.subscriptions.get(subscriptionId) ?? read.subscription(subscriptionId);
 
   for (const event of events) {
     switch (event.type) {
@@ -194,8 +214,8 @@ export function projectBatch(events: readonly TollgateEvent[], read: ProjectionR
       case "SubscriptionReactivated":
       case "SubscriptionCancelled": {
         const { subscriptionId } = event.data;
-        const next = evolveSubscriptionPlan(subscriptionPlanOf(subscriptionId), event);
-        if (next !== null) changes.subscriptionPlans.set(subscriptionId, next);
+        const next = evolveSubscriptionTerms(subscriptionOf(subscriptionId), event);
+        if (next !== null) changes.subscriptions.set(subscriptionId, next);
         break;
       }
       case "RequestCompleted":
@@ -203,9 +223,9 @@ export function projectBatch(events: readonly TollgateEvent[], read: ProjectionR
       case "RequestFailed": {
         const { subscriptionId } = event.data;
         if (subscriptionId === null) break;
-        const subscriptionPlanId = subscriptionPlanOf(subscriptionId);
-        const planId = event.data.planId ?? subscriptionPlanId;
-        const assessment = assessRequest(event, planId === null ? null : planOf(planId), subscriptionPlanId, rulesFor(planId));
+        const subscription = subscriptionOf(subscriptionId);
+        const planId = event.data.planId ?? subscription?.planId ?? null;
+        const assessment = assessRequest(event, planId === null ? null : planOf(planId), subscription, rulesFor(planId));
         if (assessment === null) break;
         const { period, start } = assessment.window;
         const key = usageKey(subscriptionId, period, start);

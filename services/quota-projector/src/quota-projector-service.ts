@@ -7,6 +7,7 @@ import { createQuotaProjector } from "./quota-projector.js";
 import type { QuotaProjectorConfig } from "./quota-projector-config.js";
 import { ReconciliationLoop } from "./reconciliation-loop.js";
 import { RedisQuotaReconciler } from "./redis-quota-reconciler.js";
+import { QUOTA_STORE_SCHEMA_VERSION } from "./quota-store-schema.js";
 import { SqliteQuotaStore } from "./sqlite-quota-store.js";
 
 export interface RunningQuotaProjector {
@@ -41,6 +42,12 @@ export async function startQuotaProjector(config: QuotaProjectorConfig, dependen
   const { logger, registry } = dependencies;
   const opened: OpenedEventStore = await openEventStore(config.eventStore);
   const store = SqliteQuotaStore.open({ file: config.store.file, synchronous: config.store.synchronous, name: config.name, rulesFor: billingRulesFor(config) });
+  if (store.resetFromVersion !== null) {
+    logger.warn(
+      { file: config.store.file, fromVersion: store.resetFromVersion, toVersion: QUOTA_STORE_SCHEMA_VERSION },
+      "quota projection file had another schema version: its counts were dropped, replaying the log from position 0",
+    );
+  }
   const redis = config.redis === null ? null : createRedis(config.redis.url, logger);
   const reconciliation =
     config.redis === null || redis === null
@@ -51,14 +58,25 @@ export async function startQuotaProjector(config: QuotaProjectorConfig, dependen
           sweepIntervalMs: config.redis.sweepIntervalMs,
           retentionMs: config.redis.retentionDays * 86_400_000,
           logger,
-        }).start();
+        });
 
   const projector = createQuotaProjector({
     store,
     logger,
     hold: config.testing.holdBatchOpenMs > 0 ? { ms: config.testing.holdBatchOpenMs } : undefined,
-    onCommitted: (rows) => reconciliation?.touched(rows),
+    onCommitted: (rows) => {
+      if (!replaying) reconciliation?.touched(rows);
+    },
   });
+  // After a schema reset the log is replayed from position 0 while Redis still holds the
+  // refund markers (`<counter>:refunded`) of the dropped counts: reconciling partial counts
+  // against them would raise counters, then lower them again as the replay proceeds. So,
+  // as --rebuild does, reconciliation waits until the replay reaches the last event the
+  // projector reads as of now, and then starts with a full sweep.
+  const replayUntil =
+    store.resetFromVersion === null || reconciliation === null ? null : ((await opened.store.readLatest(1, projector.filter)).at(-1)?.position ?? null);
+  let replaying = replayUntil !== null;
+  if (!replaying) reconciliation?.start();
   let failing = false;
   const runner = new SubscriptionRunner({
     store: opened.store,
@@ -71,9 +89,14 @@ export async function startQuotaProjector(config: QuotaProjectorConfig, dependen
       if (!failing || retry.consecutiveFailures % 10 === 0) logger.error({ err: error, ...retry }, "quota projection failed; retrying from the committed checkpoint");
       failing = true;
     },
-    onBatch: () => {
+    onBatch: ({ checkpoint }) => {
       if (failing) logger.info("quota projection applies batches again");
       failing = false;
+      if (replaying && replayUntil !== null && checkpoint >= replayUntil) {
+        replaying = false;
+        logger.info({ checkpoint: String(checkpoint) }, "replay after the schema reset caught up; reconciling counters");
+        reconciliation?.start();
+      }
     },
   }).start();
 
@@ -95,7 +118,8 @@ export async function startQuotaProjector(config: QuotaProjectorConfig, dependen
     close: async () => {
       await runner.stop();
       if (reconciliation) {
-        await Promise.race([reconciliation.flush(), new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
+        // A replay that has not caught up leaves Redis alone.
+        if (!replaying) await Promise.race([reconciliation.flush(), new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
         await reconciliation.stop();
       }
       redis?.disconnect();

@@ -1,8 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { UsageCounts } from "./quota-projection.js";
+import { parseEvent, quotaCounterKey, quotaWindow, type Quota } from "@tollgate/events";
+import { defaultBillingRules } from "./billing-rules.js";
+import { projectBatch, type UsageCounts } from "./quota-projection.js";
 import { RedisQuotaReconciler } from "./redis-quota-reconciler.js";
+import { completed, planCreated, subscriptionStarted } from "./test-support/event-fixtures.js";
 
 const redisUrl = process.env.TOLLGATE_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 const now = Date.parse("2025-06-15T12:00:00.000Z");
@@ -74,5 +77,65 @@ describe("RedisQuotaReconciler (the shared Redis, under a unique prefix)", () =>
     const noQuota = { ...usage("sub-c", 3, 1), quota: null };
     const old = { ...usage("sub-d", 3, 1), periodStart: day.periodStart - 30 * 86_400_000, periodEnd: day.periodEnd - 30 * 86_400_000 };
     expect(await reconciler.reconcile([noQuota, old])).toEqual([]);
+  });
+});
+
+describe("RedisQuotaReconciler on anchored periods: the gateway's counter, from the projection's row", () => {
+  const prefix = `tollgate-test:quota-reconcile-anchored:${randomUUID()}:`;
+  const anchor = Date.parse("2025-01-31T10:00:00.000Z");
+  const dailyAnchor = Date.parse("2025-01-10T08:30:00.000Z");
+  let client: Redis;
+
+  beforeAll(async () => {
+    client = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+    client.on("error", () => undefined);
+    await client.connect();
+  });
+
+  afterAll(async () => {
+    const keys = await client.keys(`${prefix}*`);
+    if (keys.length > 0) await client.del(...keys);
+    client.disconnect();
+  });
+
+  /** The projection's row for `requests` requests of an anchored subscription, all at `at`. */
+  function projectedRow(subscriptionId: string, billingAnchor: number, quota: Quota, at: string, statuses: number[]): UsageCounts {
+    const log = [
+      planCreated("gold", quota),
+      subscriptionStarted(subscriptionId, "gold", new Date(billingAnchor).toISOString()),
+      ...statuses.map((status, n) => completed({ subscriptionId, startedAt: at, n }, status)),
+    ].map((event) => parseEvent(event.type, event.version, event.data));
+    const changes = projectBatch(log, { plan: () => null, subscription: () => null, usage: () => null }, () => defaultBillingRules);
+    const [row, ...others] = [...changes.usage.values()];
+    expect(others).toEqual([]);
+    return row!;
+  }
+
+  const cases: [string, number, Quota, string, string][] = [
+    ["a daily period at the anchor's time of day", dailyAnchor, { limit: 50, period: "day", enforcement: "hard" }, "2025-06-15T07:00:00.000Z", "day:2025-06-14T08:30:00.000Z"],
+    ["a monthly period on the anchor's day", Date.parse("2024-03-15T00:00:00.000Z"), { limit: 50, period: "month", enforcement: "hard" }, "2025-06-20T00:00:00.000Z", "month:2025-06-15T00:00:00.000Z"],
+    ["an anchor on the 31st, in February", anchor, { limit: 50, period: "month", enforcement: "hard" }, "2025-03-30T12:00:00.000Z", "month:2025-02-28T10:00:00.000Z"],
+  ];
+
+  it.each(cases)("%s: refunds and restores the counter the gateway counted in", async (_what, billingAnchor, quota, at, suffix) => {
+    const subscriptionId = `sub-${randomUUID().slice(0, 8)}`;
+    const now = Date.parse(at);
+    const reconciler = new RedisQuotaReconciler({ client, keyPrefix: prefix, clock: () => now });
+    // What the gateway's QuotaLimiter computes for a request at `at`: the same two functions, from @tollgate/events.
+    const gatewayKey = quotaCounterKey(prefix, subscriptionId, quotaWindow(now, quota.period, billingAnchor));
+    expect(gatewayKey).toBe(`${prefix}${subscriptionId}:${suffix}`);
+    await client.set(gatewayKey, "5", "PX", 3_600_000); // the gateways admitted 5
+    const row = projectedRow(subscriptionId, billingAnchor, quota, at, [200, 200, 503, 200, 503]);
+    expect(reconciler.counterKey(row)).toBe(gatewayKey);
+    const [result] = await reconciler.reconcile([row]);
+    expect(result).toMatchObject({ key: gatewayKey, before: 5, after: 3, refunded: 2 });
+    // Redis loses the counter: it comes back, at the same anchored key.
+    await client.del(gatewayKey, `${gatewayKey}:refunded`);
+    await reconciler.reconcile([row]);
+    expect(await client.get(gatewayKey)).toBe("3");
+    // Nothing was written under the calendar period's key.
+    const calendarKey = quotaCounterKey(prefix, subscriptionId, quotaWindow(now, quota.period));
+    expect(calendarKey).not.toBe(gatewayKey);
+    expect(await client.exists(calendarKey)).toBe(0);
   });
 });

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { quotaCounterKey } from "@tollgate/events";
 import type { Redis } from "ioredis";
 import type { UsageCounts } from "./quota-projection.js";
 
@@ -88,11 +89,13 @@ export class RedisQuotaReconciler {
   }
 
   /**
-   * The gateway's key for a usage row's counter. A contract with the gateway's
-   * quotaCounterKey: `<prefix><subscriptionId>:<day|month>:<period start ISO>`.
+   * The gateway's key for a usage row's counter: quotaCounterKey, the one definition both
+   * services use. The row's period is already the subscription's anchored window (the
+   * projection computed it with quotaWindow and the billing anchor), so the key names the
+   * counter the gateway incremented.
    */
-  counterKey(usage: Pick<UsageCounts, "subscriptionId" | "period" | "periodStart">): string {
-    return `${this.#prefix}${usage.subscriptionId}:${usage.period}:${new Date(usage.periodStart).toISOString()}`;
+  counterKey(usage: Pick<UsageCounts, "subscriptionId" | "period" | "periodStart" | "periodEnd">): string {
+    return quotaCounterKey(this.#prefix, usage.subscriptionId, { period: usage.period, start: usage.periodStart, end: usage.periodEnd });
   }
 
   /** Reconciles the counters of rows that have a quota and whose counter may still exist. */

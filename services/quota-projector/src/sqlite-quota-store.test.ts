@@ -6,6 +6,8 @@ import { InMemoryCheckpointStore, InMemoryEventStore, runProjector, type Recorde
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { defaultBillingRules } from "./billing-rules.js";
 import { createQuotaProjector } from "./quota-projector.js";
+import { openSqliteDatabase } from "@tollgate/eventstore";
+import { SqliteQuotaReader } from "./sqlite-quota-reader.js";
 import { SqliteQuotaStore } from "./sqlite-quota-store.js";
 import { completed, failed, planCreated, subscriptionStarted } from "./test-support/event-fixtures.js";
 
@@ -81,6 +83,106 @@ describe("SqliteQuotaStore", () => {
     second.reset();
     expect(await second.loadCheckpoint()).toBeNull();
     expect(second.usage()).toEqual([]);
+  });
+});
+
+describe("SqliteQuotaStore: billing anchors and the schema version", () => {
+  const anchored: TollgateEvent[] = [
+    planCreated("gold", { limit: 50, period: "month", enforcement: "hard" }),
+    subscriptionStarted("sub-1", "gold", "2025-01-31T10:00:00.000Z"),
+  ];
+
+  it("stores the anchor with the subscription's plan and counts in anchored periods, across a reopen", async () => {
+    const file = join(dir, "anchored.db");
+    const first = openStore(file);
+    await first.applyBatch(recorded([...anchored, completed({ startedAt: "2025-02-28T12:00:00.000Z" })]), 3n);
+    first.close();
+    const second = openStore(file);
+    expect(second.resetFromVersion).toBeNull();
+    // A request of a later batch finds the anchor in the file, not in the batch.
+    await second.applyBatch(recorded([completed({ startedAt: "2025-03-30T12:00:00.000Z" })], 4), 4n);
+    expect(second.usage()).toEqual([
+      expect.objectContaining({ periodStart: Date.parse("2025-02-28T10:00:00.000Z"), periodEnd: Date.parse("2025-03-31T10:00:00.000Z"), requests: 2 }),
+    ]);
+  });
+
+  it("drops a version 1 file's counts and checkpoint, so the projector replays the log into the new schema", async () => {
+    const file = join(dir, "v1.db");
+    // A file as version 1 left it: no quota_schema table, no billing_anchor column, a checkpoint.
+    const v1 = openSqliteDatabase({ file, synchronous: "normal", busyTimeoutMs: 1_000 });
+    v1.exec(`
+      CREATE TABLE quota_plans (plan_id TEXT PRIMARY KEY, quota_limit INTEGER, quota_period TEXT, quota_enforcement TEXT) STRICT;
+      CREATE TABLE quota_subscription_plans (subscription_id TEXT PRIMARY KEY, plan_id TEXT NOT NULL) STRICT;
+      CREATE TABLE quota_usage (subscription_id TEXT NOT NULL, period TEXT NOT NULL, period_start INTEGER NOT NULL, period_end INTEGER NOT NULL,
+        plan_id TEXT, quota_limit INTEGER, quota_period TEXT, quota_enforcement TEXT, requests INTEGER NOT NULL, admitted INTEGER NOT NULL,
+        billable INTEGER NOT NULL, PRIMARY KEY (subscription_id, period, period_start)) STRICT;
+      INSERT INTO quota_subscription_plans VALUES ('sub-1', 'gold');
+      INSERT INTO quota_usage VALUES ('sub-1', 'month', 0, 1, 'gold', 50, 'month', 'hard', 9, 9, 9);
+      INSERT INTO checkpoints (name, position, updated_at) VALUES ('quota-projector', '3', 0);
+    `);
+    v1.close();
+    const store = openStore(file);
+    expect(store.resetFromVersion).toBe(1);
+    expect(await store.loadCheckpoint()).toBeNull();
+    expect(store.usage()).toEqual([]);
+    await store.applyBatch(recorded([...anchored, completed({ startedAt: "2025-02-28T12:00:00.000Z" })]), 3n);
+    expect(store.usage()).toEqual([expect.objectContaining({ periodStart: Date.parse("2025-02-28T10:00:00.000Z"), requests: 1 })]);
+    store.close();
+    // Opened again at the current version, nothing is dropped.
+    expect(openStore(file).resetFromVersion).toBeNull();
+  });
+});
+
+describe("SqliteQuotaReader (read-only, as another process reads the file)", () => {
+  const fallback = { subscription: { planId: "gold", billingAnchor: null }, plan: null };
+
+  it("reads a subscription's anchored period, its counts and the checkpoint they include", async () => {
+    const file = join(dir, "read.db");
+    const store = openStore(file);
+    await store.applyBatch(
+      recorded([
+        planCreated("gold", { limit: 50, period: "day", enforcement: "hard" }),
+        subscriptionStarted("sub-1", "gold", "2025-01-10T08:30:00.000Z"),
+        completed({ startedAt: "2025-06-15T08:30:00.000Z" }),
+        completed({ startedAt: "2025-06-15T09:00:00.000Z" }, 503),
+        completed({ startedAt: "2025-06-15T07:00:00.000Z" }),
+      ]),
+      5n,
+    );
+    const reader = SqliteQuotaReader.open({ file, name: "quota-projector" });
+    try {
+      const read = reader.usageAt("sub-1", Date.parse("2025-06-15T20:00:00.000Z"), fallback)!;
+      expect(read).toMatchObject({ checkpoint: 5n, subscriptionProjected: true, subscription: { billingAnchor: Date.parse("2025-01-10T08:30:00.000Z") } });
+      expect(read.usage).toMatchObject({
+        period: "day",
+        periodStart: Date.parse("2025-06-15T08:30:00.000Z"),
+        periodEnd: Date.parse("2025-06-16T08:30:00.000Z"),
+        requests: 2,
+        admitted: 2,
+        billable: 1,
+        quota: { limit: 50 },
+      });
+      // A period with no requests reads as zero; a subscription the projection has not reached uses the fallback.
+      expect(reader.usageAt("sub-1", Date.parse("2025-06-17T00:00:00.000Z"), fallback)!.usage).toMatchObject({ requests: 0, billable: 0 });
+      expect(reader.usageAt("sub-2", Date.parse("2025-06-15T20:00:00.000Z"), fallback)).toMatchObject({
+        subscriptionProjected: false,
+        usage: { period: "month", periodStart: Date.parse("2025-06-01T00:00:00.000Z"), requests: 0 },
+      });
+    } finally {
+      reader.close();
+    }
+  });
+
+  it("refuses to open a file that does not exist, and reads a file of another schema version as null", () => {
+    expect(() => SqliteQuotaReader.open({ file: join(dir, "missing.db"), name: "quota-projector" })).toThrow();
+    const file = join(dir, "other.db");
+    openSqliteDatabase({ file, synchronous: "normal", busyTimeoutMs: 1_000 }).close();
+    const reader = SqliteQuotaReader.open({ file, name: "quota-projector" });
+    try {
+      expect(reader.usageAt("sub-1", 0, fallback)).toBeNull();
+    } finally {
+      reader.close();
+    }
   });
 });
 

@@ -1,9 +1,25 @@
 import { setTimeout as delay } from "node:timers/promises";
-import { parseEvent, type Quota, type TollgateEvent } from "@tollgate/events";
+import { parseEvent, type TollgateEvent } from "@tollgate/events";
 import { openSqliteDatabase, SqliteCheckpointStore, type Position, type RecordedEvent } from "@tollgate/eventstore";
 import type { BillingRules } from "./billing-rules.js";
 import { projectBatch, type ProjectionReader, type UsageCounts } from "./quota-projection.js";
-import type { QuotaPeriod } from "./quota-window.js";
+import {
+  planOf,
+  QUOTA_STORE_SCHEMA_VERSION,
+  quotaStoreSchema,
+  quotaTables,
+  readQuotaSchemaVersion,
+  rowOf,
+  selectPlanSql,
+  selectSubscriptionSql,
+  selectUsageSql,
+  subscriptionOf,
+  usageColumns,
+  usageOf,
+  type PlanRow,
+  type SubscriptionRow,
+  type UsageRow,
+} from "./quota-store-schema.js";
 
 type Database = ReturnType<typeof openSqliteDatabase>;
 
@@ -24,58 +40,6 @@ export interface BatchHold {
   onOpen?: (batch: { first: Position; last: Position; size: number }) => void;
 }
 
-interface UsageRow {
-  subscription_id: string;
-  plan_id: string | null;
-  period: QuotaPeriod;
-  period_start: number;
-  period_end: number;
-  quota_limit: number | null;
-  quota_period: QuotaPeriod | null;
-  quota_enforcement: Quota["enforcement"] | null;
-  requests: number;
-  admitted: number;
-  billable: number;
-}
-
-interface PlanRow {
-  plan_id: string;
-  quota_limit: number | null;
-  quota_period: QuotaPeriod | null;
-  quota_enforcement: Quota["enforcement"] | null;
-}
-
-const schema = `
-  CREATE TABLE IF NOT EXISTS quota_plans (
-    plan_id           TEXT PRIMARY KEY,
-    quota_limit       INTEGER,
-    quota_period      TEXT,
-    quota_enforcement TEXT
-  ) STRICT;
-  CREATE TABLE IF NOT EXISTS quota_subscription_plans (
-    subscription_id TEXT PRIMARY KEY,
-    plan_id         TEXT NOT NULL
-  ) STRICT;
-  CREATE TABLE IF NOT EXISTS quota_usage (
-    subscription_id   TEXT    NOT NULL,
-    period            TEXT    NOT NULL,
-    period_start      INTEGER NOT NULL,
-    period_end        INTEGER NOT NULL,
-    plan_id           TEXT,
-    quota_limit       INTEGER,
-    quota_period      TEXT,
-    quota_enforcement TEXT,
-    requests          INTEGER NOT NULL,
-    admitted          INTEGER NOT NULL,
-    billable          INTEGER NOT NULL,
-    PRIMARY KEY (subscription_id, period, period_start)
-  ) STRICT;
-  CREATE INDEX IF NOT EXISTS quota_usage_by_end ON quota_usage (period_end);
-`;
-
-const usageColumns =
-  "subscription_id, plan_id, period, period_start, period_end, quota_limit, quota_period, quota_enforcement, requests, admitted, billable";
-
 /**
  * The projector's store: usage per subscription and period, the plan and subscription
  * documents it needs, and its own checkpoint, all in one SQLite file of its own.
@@ -89,7 +53,10 @@ const usageColumns =
  *
  * The file is opened with the event store's own settings (WAL, synchronous) through
  * openSqliteDatabase, which also gives it the `checkpoints` table that
- * SqliteCheckpointStore.storeInTransaction writes to. Only this projector writes here.
+ * SqliteCheckpointStore.storeInTransaction writes to. Only this projector writes here;
+ * other processes (the control plane) read it through SqliteQuotaReader, read-only.
+ * The file records its schema version; one of another version is reset on open (see
+ * quota-store-schema.ts), and the runner then replays the log from position 0.
  */
 export class SqliteQuotaStore {
   readonly #db: Database;
@@ -99,20 +66,26 @@ export class SqliteQuotaStore {
   readonly #statements: ReturnType<typeof prepare>;
   readonly #reader: ProjectionReader;
 
+  /** The schema version the file had when it was opened, when it had another one and was reset; null otherwise. */
+  readonly resetFromVersion: number | null;
+
   private constructor(db: Database, options: SqliteQuotaStoreOptions) {
     this.#db = db;
     this.#name = options.name;
     this.#rulesFor = options.rulesFor;
-    db.exec(schema);
+    this.resetFromVersion = prepareSchema(db);
     this.#checkpoints = new SqliteCheckpointStore(db);
     this.#statements = prepare(db);
     const statements = this.#statements;
     this.#reader = {
       plan: (planId) => {
         const row = statements.selectPlan.get(planId);
-        return row === undefined ? null : { planId: row.plan_id, quota: quotaOf(row) };
+        return row === undefined ? null : planOf(row);
       },
-      subscriptionPlan: (subscriptionId) => statements.selectSubscriptionPlan.get(subscriptionId) ?? null,
+      subscription: (subscriptionId) => {
+        const row = statements.selectSubscription.get(subscriptionId);
+        return row === undefined ? null : subscriptionOf(row);
+      },
       usage: (subscriptionId, period, periodStart) => {
         const row = statements.selectUsage.get(subscriptionId, period, periodStart);
         return row === undefined ? null : usageOf(row);
@@ -152,7 +125,7 @@ export class SqliteQuotaStore {
       const changes = projectBatch(parsed, this.#reader, this.#rulesFor);
       const statements = this.#statements;
       for (const plan of changes.plans.values()) statements.upsertPlan.run(plan.planId, plan.quota?.limit ?? null, plan.quota?.period ?? null, plan.quota?.enforcement ?? null);
-      for (const [subscriptionId, planId] of changes.subscriptionPlans) statements.upsertSubscriptionPlan.run(subscriptionId, planId);
+      for (const [subscriptionId, terms] of changes.subscriptions) statements.upsertSubscription.run(subscriptionId, terms.planId, terms.billingAnchor);
       for (const usage of changes.usage.values()) statements.upsertUsage.run(rowOf(usage));
       // The checkpoint in the same transaction as the effects: together or not at all.
       SqliteCheckpointStore.storeInTransaction(db, this.#name, checkpoint);
@@ -186,13 +159,35 @@ export class SqliteQuotaStore {
   }
 }
 
+/**
+ * Creates the tables, or resets a file of another schema version: drops the projection's
+ * tables and every checkpoint in the file, in one transaction, so the runner replays the
+ * log from position 0 into the new tables. Returns the version that was reset, if any.
+ * A file of a newer version (a newer build wrote it) is refused rather than dropped.
+ */
+function prepareSchema(db: Database): number | null {
+  return db.transaction((): number | null => {
+    const version = readQuotaSchemaVersion(db);
+    if (version === QUOTA_STORE_SCHEMA_VERSION) return null;
+    if (version > QUOTA_STORE_SCHEMA_VERSION) {
+      throw new Error(`quota projection file has schema version ${version}; this build knows up to ${QUOTA_STORE_SCHEMA_VERSION}. Upgrade Tollgate.`);
+    }
+    // A version 1 file had no quota_schema table; a fresh file has no tables at all.
+    const hadTables = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'quota_usage'").get() !== undefined;
+    for (const table of quotaTables) db.exec(`DROP TABLE IF EXISTS ${table}`);
+    // The checkpoints describe the dropped counts: without them the runner starts at 0.
+    db.exec("DELETE FROM checkpoints");
+    db.exec(quotaStoreSchema);
+    db.prepare("INSERT INTO quota_schema (id, version) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET version = excluded.version").run(QUOTA_STORE_SCHEMA_VERSION);
+    return hadTables ? Math.max(version, 1) : null;
+  }).immediate();
+}
+
 function prepare(db: Database) {
   return {
-    selectPlan: db.prepare<[string], PlanRow>("SELECT plan_id, quota_limit, quota_period, quota_enforcement FROM quota_plans WHERE plan_id = ?"),
-    selectSubscriptionPlan: db.prepare<[string], string>("SELECT plan_id FROM quota_subscription_plans WHERE subscription_id = ?").pluck(),
-    selectUsage: db.prepare<[string, string, number], UsageRow>(
-      `SELECT ${usageColumns} FROM quota_usage WHERE subscription_id = ? AND period = ? AND period_start = ?`,
-    ),
+    selectPlan: db.prepare<[string], PlanRow>(selectPlanSql),
+    selectSubscription: db.prepare<[string], SubscriptionRow>(selectSubscriptionSql),
+    selectUsage: db.prepare<[string, string, number], UsageRow>(selectUsageSql),
     selectUsageEndingAfter: db.prepare<[number], UsageRow>(
       `SELECT ${usageColumns} FROM quota_usage WHERE period_end > ? ORDER BY subscription_id, period, period_start`,
     ),
@@ -200,8 +195,9 @@ function prepare(db: Database) {
       "INSERT INTO quota_plans (plan_id, quota_limit, quota_period, quota_enforcement) VALUES (?, ?, ?, ?) " +
         "ON CONFLICT (plan_id) DO UPDATE SET quota_limit = excluded.quota_limit, quota_period = excluded.quota_period, quota_enforcement = excluded.quota_enforcement",
     ),
-    upsertSubscriptionPlan: db.prepare<[string, string]>(
-      "INSERT INTO quota_subscription_plans (subscription_id, plan_id) VALUES (?, ?) ON CONFLICT (subscription_id) DO UPDATE SET plan_id = excluded.plan_id",
+    upsertSubscription: db.prepare<[string, string, number | null]>(
+      "INSERT INTO quota_subscription_plans (subscription_id, plan_id, billing_anchor) VALUES (?, ?, ?) " +
+        "ON CONFLICT (subscription_id) DO UPDATE SET plan_id = excluded.plan_id, billing_anchor = excluded.billing_anchor",
     ),
     upsertUsage: db.prepare<[UsageRow]>(
       `INSERT INTO quota_usage (${usageColumns}) VALUES (@subscription_id, @plan_id, @period, @period_start, @period_end, @quota_limit, @quota_period, @quota_enforcement, @requests, @admitted, @billable) ` +
@@ -211,40 +207,5 @@ function prepare(db: Database) {
     ),
     selectCheckpoint: db.prepare<[string], string>("SELECT position FROM checkpoints WHERE name = ?").pluck(),
     deleteCheckpoint: db.prepare<[string]>("DELETE FROM checkpoints WHERE name = ?"),
-  };
-}
-
-function quotaOf(row: Pick<PlanRow, "quota_limit" | "quota_period" | "quota_enforcement">): Quota | null {
-  if (row.quota_limit === null || row.quota_period === null || row.quota_enforcement === null) return null;
-  return { limit: row.quota_limit, period: row.quota_period, enforcement: row.quota_enforcement };
-}
-
-function usageOf(row: UsageRow): UsageCounts {
-  return {
-    subscriptionId: row.subscription_id,
-    planId: row.plan_id,
-    period: row.period,
-    periodStart: row.period_start,
-    periodEnd: row.period_end,
-    quota: quotaOf(row),
-    requests: row.requests,
-    admitted: row.admitted,
-    billable: row.billable,
-  };
-}
-
-function rowOf(usage: UsageCounts): UsageRow {
-  return {
-    subscription_id: usage.subscriptionId,
-    plan_id: usage.planId,
-    period: usage.period,
-    period_start: usage.periodStart,
-    period_end: usage.periodEnd,
-    quota_limit: usage.quota?.limit ?? null,
-    quota_period: usage.quota?.period ?? null,
-    quota_enforcement: usage.quota?.enforcement ?? null,
-    requests: usage.requests,
-    admitted: usage.admitted,
-    billable: usage.billable,
   };
 }

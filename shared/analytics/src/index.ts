@@ -1,1 +1,10 @@
-export {};
+export * from "./sql/sql-literal.js";
+export * from "./request-row.js";
+export * from "./analytics-store.js";
+export * from "./clickhouse/clickhouse-analytics-store.js";
+export * from "./clickhouse/clickhouse-migrations.js";
+export * from "./sqlite/sqlite-analytics-store.js";
+export * from "./query/latency-histogram.js";
+export * from "./query/analytics-query-schemas.js";
+export * from "./query/analytics-queries.js";
+export * from "./analytics-store-config.js";

@@ -56,6 +56,42 @@ export const PriceReference = z.object({
   stripeMeterEventName: z.string().min(1).max(100).nullable().describe("event_name of the Stripe billing meter usage is reported to"),
 });
 
+export const PriceTier = z.object({
+  upTo: z.number().int().min(1).nullable().describe("Last unit (cumulative, after the included units) this tier prices; null: every unit beyond the previous tier"),
+  unitPriceMinor: z.number().nonnegative().describe("Price of each unit in this tier, in minor units of the currency; may be fractional (0.05 = a twentieth of a cent)"),
+  flatFeeMinor: z.number().int().nonnegative().default(0).describe("Charged once when any unit falls in this tier, in minor units"),
+});
+
+/**
+ * What a plan charges, for rating (the invoice preview, re-rating, reconciliation). Stripe
+ * prices the meter itself (PriceReference); this is Tollgate's own statement of the same
+ * price, so a period can be rated from the log alone. Prices change through PlanUpdated,
+ * so the log position of each change says which price was in force for which request.
+ */
+export const PlanPricing = z
+  .object({
+    currency: z.string().regex(/^[a-z]{3}$/, "an ISO 4217 code, lower case, as Stripe writes it").describe("e.g. usd, eur"),
+    flatFeeMinor: z.number().int().nonnegative().default(0).describe("Fixed fee per billing period, in minor units"),
+    includedUnits: z.number().int().nonnegative().default(0).describe("Billable requests per period covered by the flat fee"),
+    overageUnitPriceMinor: z
+      .number()
+      .nonnegative()
+      .default(0)
+      .describe("Price of each billable request beyond the included units, in minor units; may be fractional. Ignored when tiers are given"),
+    tiers: z
+      .array(PriceTier)
+      .max(20)
+      .nullable()
+      .default(null)
+      .refine((tiers) => tiers === null || tiers.every((tier, index) => (tier.upTo === null) === (index === tiers.length - 1)), "only the last tier, and it always, has upTo: null")
+      .refine(
+        (tiers) => tiers === null || tiers.every((tier, index) => index === 0 || tier.upTo === null || tier.upTo > (tiers[index - 1]!.upTo ?? 0)),
+        "tiers' upTo must increase",
+      )
+      .describe("Graduated tiers over the units beyond the included ones (each unit priced by the tier it falls in); null: one overage price"),
+  })
+  .describe("Flat fee, included units and overage price per billing period");
+
 /** Everything a plan says. PlanUpdated carries a subset of these fields, with their new values. */
 export const PlanDefinition = z.object({
   name: z.string().min(1).max(200),
@@ -66,6 +102,7 @@ export const PlanDefinition = z.object({
   routes: z.array(z.union([EntityId, z.literal("*")])).max(500).describe('Route ids the plan allows; "*" allows every route'),
   scopes: z.array(z.string().min(1).max(100)).max(100).describe("Scopes a subscription to this plan grants"),
   price: PriceReference,
+  pricing: PlanPricing.nullable().optional().describe("What the plan charges per billing period; absent or null: not rated (usage is still metered)"),
 });
 
 export const PlanCreated = z.object({
@@ -259,7 +296,16 @@ const subscriptionRef = { subscriptionId: EntityId, consumerId: EntityId };
 export const SubscriptionStarted = z.object({
   type: z.literal("SubscriptionStarted"),
   version: z.literal(1),
-  data: z.object({ ...subscriptionRef, planId: EntityId, actor: Actor }),
+  data: z.object({
+    ...subscriptionRef,
+    planId: EntityId,
+    billingAnchor: z.iso
+      .datetime()
+      .nullable()
+      .optional()
+      .describe("When set, quota and billing periods are aligned to this instant (Stripe's billing_cycle_anchor); absent or null: calendar periods, UTC"),
+    actor: Actor,
+  }),
 });
 
 export const SubscriptionSuspended = z.object({
@@ -351,6 +397,8 @@ export type RateLimit = z.infer<typeof RateLimit>;
 export type RateLimitAlgorithm = (typeof rateLimitAlgorithms)[number];
 export type Quota = z.infer<typeof Quota>;
 export type PriceReference = z.infer<typeof PriceReference>;
+export type PriceTier = z.infer<typeof PriceTier>;
+export type PlanPricing = z.infer<typeof PlanPricing>;
 export type PlanDefinition = z.infer<typeof PlanDefinition>;
 export type ConsumerProfile = z.infer<typeof ConsumerProfile>;
 export type JwtIdentityMatch = z.infer<typeof JwtIdentityMatch>;

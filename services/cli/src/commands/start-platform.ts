@@ -7,6 +7,7 @@ export interface StartPlatformOptions {
   gatewayConfig: string;
   controlPlaneConfig: string;
   quotaProjectorConfig: string;
+  analyticsProjectorConfig: string;
   demoHost: string;
   demoPort: number;
 }
@@ -36,6 +37,12 @@ export async function startPlatform(options: StartPlatformOptions): Promise<numb
       isReady: (line) => line.msg === "listening",
     }),
     new ManagedProcess({
+      name: "analytics-projector",
+      script: fileURLToPath(import.meta.resolve("@tollgate/analytics-projector/main")),
+      args: ["--config", options.analyticsProjectorConfig],
+      isReady: (line) => line.msg === "listening",
+    }),
+    new ManagedProcess({
       name: "gateway",
       script: fileURLToPath(import.meta.resolve("@tollgate/gateway/main")),
       args: ["--config", options.gatewayConfig],
@@ -52,7 +59,7 @@ export async function startPlatform(options: StartPlatformOptions): Promise<numb
 
   const firstExit = Promise.race(services.map(async (service) => ({ service, code: await service.exited })));
   try {
-    const [controlPlane, , gateway] = await Promise.all(services.map((service) => service.ready));
+    const [controlPlane, , , gateway] = await Promise.all(services.map((service) => service.ready));
     const port = typeof gateway?.port === "number" ? gateway.port : 8080;
     const statusPort = typeof gateway?.statusPort === "number" ? gateway.statusPort : 8081;
     const adminPort = typeof controlPlane?.port === "number" ? controlPlane.port : 8090;
@@ -65,6 +72,7 @@ export async function startPlatform(options: StartPlatformOptions): Promise<numb
         `  Gateway metrics:  curl http://localhost:${statusPort}/metrics`,
         `  Admin API:        curl -H 'Authorization: Bearer <admin token from services/cli/config/control-plane.yaml>' http://localhost:${adminPort}/admin/plans`,
         `  OpenAPI:          curl http://localhost:${adminPort}/openapi.json`,
+        `  Analytics:        open http://localhost:${adminPort}/dashboard/ (with the admin token)`,
         "  Stop:             Ctrl-C (a graceful stop: in-flight requests finish, every event is flushed)",
         "",
       ].join("\n"),

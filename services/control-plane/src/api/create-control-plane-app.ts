@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type { AnalyticsQueries } from "@tollgate/analytics";
 import express, { type Express } from "express";
 import type { Logger } from "@tollgate/observability";
 import type { ControlPlaneServices } from "../application/control-plane-services.js";
@@ -10,6 +11,8 @@ import { planEndpoints } from "./admin/plan-endpoints.js";
 import { routeEndpoints } from "./admin/route-endpoints.js";
 import { subscriptionEndpoints } from "./admin/subscription-endpoints.js";
 import type { AdminAuthenticator } from "./admin-authenticator.js";
+import { analyticsEndpoints } from "./analytics/analytics-endpoints.js";
+import { mountDashboard } from "./analytics/dashboard-routes.js";
 import { selfServiceEndpoints } from "./consumer/self-service-endpoints.js";
 import type { AnyEndpoint } from "./endpoint.js";
 import { metaEndpoints } from "./meta-endpoints.js";
@@ -25,7 +28,7 @@ export interface ControlPlaneApp {
 }
 
 /** Every endpoint group of the control plane. Adding a group here adds it to the router and to the OpenAPI document. */
-export function allEndpoints(services: ControlPlaneServices): AnyEndpoint[] {
+export function allEndpoints(services: ControlPlaneServices, analytics?: AnalyticsQueries): AnyEndpoint[] {
   return [
     ...metaEndpoints(services),
     ...planEndpoints(services),
@@ -35,14 +38,15 @@ export function allEndpoints(services: ControlPlaneServices): AnyEndpoint[] {
     ...routeEndpoints(services),
     ...auditEndpoints(services),
     ...selfServiceEndpoints(services),
+    ...(analytics ? analyticsEndpoints(analytics) : []),
   ];
 }
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
 
-export function createControlPlaneApp(options: { services: ControlPlaneServices; admin: AdminAuthenticator; logger?: Logger }): ControlPlaneApp {
-  const { services, admin, logger } = options;
-  const endpoints = allEndpoints(services);
+export function createControlPlaneApp(options: { services: ControlPlaneServices; admin: AdminAuthenticator; logger?: Logger; analytics?: AnalyticsQueries }): ControlPlaneApp {
+  const { services, admin, logger, analytics } = options;
+  const endpoints = allEndpoints(services, analytics);
   const openApi = buildOpenApiDocument(endpoints, {
     title: "Tollgate control plane",
     version: "1",
@@ -80,6 +84,7 @@ export function createControlPlaneApp(options: { services: ControlPlaneServices;
   app.get("/openapi.json", (_req, res) => {
     res.json(openApi);
   });
+  if (analytics) mountDashboard(app);
   const router = express.Router();
   mountEndpoints(router, endpoints, {
     auth: { admin, consumer: (key) => services.credentials.authenticateApiKey(key) },

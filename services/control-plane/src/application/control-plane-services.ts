@@ -2,6 +2,7 @@ import type { UsageReadModel } from "../projections/usage-read-model.js";
 import { ConsumerService } from "./consumer-service.js";
 import { CredentialService } from "./credential-service.js";
 import { PlanService } from "./plan-service.js";
+import type { QuotaUsageReader } from "./quota-usage-reader.js";
 import { RouteService } from "./route-service.js";
 import type { ServiceContext } from "./service-context.js";
 import { SubscriptionService } from "./subscription-service.js";
@@ -15,9 +16,11 @@ export interface ControlPlaneServices {
   subscriptions: SubscriptionService;
   routes: RouteService;
   usage: UsageReadModel;
+  /** Quota use per subscription, from the quota projector's store. */
+  quotaUsage: QuotaUsageReader;
 }
 
-export function createServices(context: ServiceContext, usage: UsageReadModel): ControlPlaneServices {
+export function createServices(context: ServiceContext, usage: UsageReadModel, quotaUsage: QuotaUsageReader): ControlPlaneServices {
   return {
     context,
     plans: new PlanService(context),
@@ -26,5 +29,6 @@ export function createServices(context: ServiceContext, usage: UsageReadModel): 
     subscriptions: new SubscriptionService(context),
     routes: new RouteService(context),
     usage,
+    quotaUsage,
   };
 }

@@ -32,7 +32,7 @@ export type CredentialView = Versioned & { consumerId: string; kind: CredentialK
     | { kind: "basic"; username: string }
     | { kind: "hmac"; name: string; encryptionKeyId: string }
   );
-export type SubscriptionView = Versioned & { consumerId: string; planId: string; status: SubscriptionStatus };
+export type SubscriptionView = Versioned & { consumerId: string; planId: string; status: SubscriptionStatus; billingAnchor: string | null };
 export type RouteView = Versioned & RouteDefinition & { removed: boolean };
 
 function versioned(record: EntityRecord<unknown>): Versioned {
@@ -76,8 +76,8 @@ export function credentialView(record: EntityRecord<Credential>, now: Date): Cre
 }
 
 export function subscriptionView(record: EntityRecord<Subscription>): SubscriptionView {
-  const { consumerId, planId, status } = record.state;
-  return { ...versioned(record), consumerId, planId, status };
+  const { consumerId, planId, status, billingAnchor } = record.state;
+  return { ...versioned(record), consumerId, planId, status, billingAnchor: billingAnchor === null ? null : new Date(billingAnchor).toISOString() };
 }
 
 export function routeView(record: EntityRecord<Route>): RouteView {

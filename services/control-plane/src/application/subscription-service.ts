@@ -25,7 +25,7 @@ export class SubscriptionService {
   }
 
   start(
-    input: { subscriptionId?: string; consumerId: string; planId: string },
+    input: { subscriptionId?: string; consumerId: string; planId: string; billingAnchor?: string | undefined },
     options: WriteOptions,
     scope?: SelfServiceScope,
   ): Promise<SubscriptionView> {
@@ -39,6 +39,7 @@ export class SubscriptionService {
         subscriptionId,
         consumerId: input.consumerId,
         planId: input.planId,
+        billingAnchor: input.billingAnchor ?? null,
         consumer: readModel.consumer(input.consumerId)?.state ?? null,
         plan,
         consumerSubscriptions: readModel.listSubscriptions({ consumerId: input.consumerId }).map((record) => record.state),

@@ -218,6 +218,7 @@ export async function computeChangeset(input: ChangesetInput): Promise<Changeset
           subscriptionId: declared.id,
           consumerId: declared.consumer,
           planId: declared.plan,
+          billingAnchor: null,
           consumer,
           plan,
           consumerSubscriptions: workspace.all(subscriptionDecider).filter((other): other is Subscription => other?.consumerId === declared.consumer),

@@ -21,7 +21,9 @@ describe("ControlPlaneConfig", () => {
       adminTokens: [],
       secretKeys: null,
       readYourWritesTimeoutMs: 5_000,
+      analytics: null,
       shutdownGraceMs: 5_000,
+      quotaStore: { file: "./data/quota-projector.db", projectorName: "quota-projector" },
       logging: { level: "info" },
     });
   });

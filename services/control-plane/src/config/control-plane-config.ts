@@ -1,3 +1,4 @@
+import { AnalyticsStoreConfig } from "@tollgate/analytics";
 import { EventStoreConfig } from "@tollgate/eventstore";
 import { logLevels, type LogLevel } from "@tollgate/observability";
 import { z } from "zod";
@@ -46,6 +47,19 @@ export const SecretKeysConfig = z
     }
   });
 
+export const QuotaStoreConfig = z.strictObject({
+  file: z
+    .string()
+    .min(1)
+    .default("./data/quota-projector.db")
+    .describe("The quota projector's store.file; until it exists, usage reads as zero with projected: false"),
+  projectorName: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/)
+    .default("quota-projector")
+    .describe("The quota projector's name: its checkpoint, reported with the counts, is stored under it"),
+});
+
 export const ControlPlaneConfig = z
   .strictObject({
     listen: ListenConfig.prefault({}).describe("Where the APIs listen"),
@@ -64,7 +78,11 @@ export const ControlPlaneConfig = z
       .max(60_000)
       .default(5_000)
       .describe("How long a write waits for the read model to show it before answering from the log instead"),
+    analytics: AnalyticsStoreConfig.nullable()
+      .default(null)
+      .describe("The analytics store the query API and the dashboard read (the analytics projector's); null disables them unless CLICKHOUSE_URL is set"),
     shutdownGraceMs: z.number().int().min(0).max(120_000).default(5_000).describe("How long SIGTERM waits for in-flight requests"),
+    quotaStore: QuotaStoreConfig.prefault({}).describe("The quota projector's SQLite file, read (read-only) for the subscriptions' quota use"),
     logging: z
       .strictObject({
         level: z
@@ -93,3 +111,4 @@ export type ControlPlaneConfig = z.infer<typeof ControlPlaneConfig>;
 export type AdminToken = z.infer<typeof AdminToken>;
 export type AdminAccess = (typeof adminAccessLevels)[number];
 export type SecretKeysConfig = z.infer<typeof SecretKeysConfig>;
+export type QuotaStoreConfig = z.infer<typeof QuotaStoreConfig>;

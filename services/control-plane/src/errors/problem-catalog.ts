@@ -37,6 +37,7 @@ export const problems = {
     retryable: false,
   },
   storeUnavailable: { code: "store-unavailable", status: 503, title: "The event log is unavailable", retryable: true },
+  analyticsUnavailable: { code: "analytics-unavailable", status: 503, title: "The analytics store is unavailable", retryable: true },
 } as const satisfies Record<string, ProblemType>;
 
 export type ProblemName = keyof typeof problems;

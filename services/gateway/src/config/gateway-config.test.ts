@@ -39,7 +39,10 @@ describe("GatewayConfig", () => {
       routes: [{ id: "demo", match: { pathPrefix: "/demo/", hosts: ["API.Example.com"] }, upstream: "demo" }],
     });
     expect(config.upstreams.demo).toEqual({
-      targets: ["http://127.0.0.1:9000"],
+      targets: [{ url: "http://127.0.0.1:9000", weight: 1 }],
+      balancing: { algorithm: "round-robin", hashOn: "consumer" },
+      healthChecks: { passive: { consecutiveFailures: 5, ejectionMs: 10_000 } },
+      circuitBreaker: { enabled: false, errorThresholdPercentage: 50, volumeThreshold: 20, resetTimeoutMs: 10_000, rollingWindowMs: 10_000 },
       connections: 128,
       pipelining: 1,
       keepAliveTimeoutMs: 4_000,
@@ -52,6 +55,10 @@ describe("GatewayConfig", () => {
       match: { pathPrefix: "/demo", hosts: ["api.example.com"], methods: [] },
       upstream: "demo",
       stripPrefix: false,
+      timeouts: {},
+      retries: { attempts: 0, backoffBaseMs: 25, backoffMaxMs: 250, budgetRatio: 0.2, budgetMinPerSecond: 3 },
+      ipFilter: { allow: [], deny: [] },
+      headerRules: { required: [], forbidden: [] },
       auth: [],
     });
   });
@@ -77,6 +84,54 @@ describe("GatewayConfig", () => {
     expect(config.identity).toEqual({ consumerIdHeader: "x-consumer-id", planIdHeader: "x-plan-id", pollIntervalMs: 100, startupWaitMs: 10_000 });
   });
 
+  it("refuses request policy and authenticator settings that cannot work, each with its path and reason", () => {
+    expect(
+      problems({
+        ipFilter: { deny: ["10.0.0.0/33"] },
+        secretKeys: { keys: { k1: "c2hvcnQ=" } },
+        upstreams: { demo: { targets: ["http://127.0.0.1:9000"] } },
+        routes: [
+          {
+            id: "a",
+            match: { pathPrefix: "/a" },
+            upstream: "demo",
+            ipFilter: { allow: ["fd00::/129"] },
+            headerRules: { required: [{ name: "x-tenant", pattern: "(" }], forbidden: ["x-debug"] },
+          },
+          {
+            id: "b",
+            match: { pathPrefix: "/b" },
+            upstream: "demo",
+            auth: [{ type: "jwt", issuers: [{ issuer: "https://idp.example.com/", jwksUrl: "http://idp.example.com/jwks", audiences: ["orders"], algorithms: ["HS256"] }] }],
+          },
+          {
+            id: "c",
+            match: { pathPrefix: "/c" },
+            upstream: "demo",
+            auth: [{ type: "introspection", endpoint: "http://as.example.com/introspect", issuer: "as", clientId: "gw", clientSecret: "s" }],
+          },
+        ],
+      }),
+    ).toEqual([
+      "routes[0].ipFilter.allow[0]: expected an IP address or a CIDR range (IPv4 or IPv6)",
+      "routes[0].headerRules.required[0].pattern: not a valid regular expression",
+      expect.stringMatching(/^routes\[1\]\.auth\[0\]\.issuers\[0\]\.algorithms\[0\]: Invalid option: expected one of "RS256"/),
+      "routes[2].auth[0].endpoint: endpoint must use https (plain http is accepted for loopback hosts, or with allowInsecureHttp: true)",
+      "ipFilter.deny[0]: expected an IP address or a CIDR range (IPv4 or IPv6)",
+      "secretKeys.keys.k1: must decode to exactly 32 bytes",
+    ]);
+    expect(
+      problems({
+        upstreams: { demo: { targets: ["http://127.0.0.1:9000"] } },
+        routes: [
+          { id: "a", match: { pathPrefix: "/a" }, upstream: "demo", auth: [{ type: "basic" }, { type: "hmac" }] },
+        ],
+      }),
+    ).toEqual([
+      "routes[0].auth[1].type: hmac needs secretKeys: the keys the control plane seals HMAC signing secrets with",
+    ]);
+  });
+
   it("refuses auth settings that cannot work, each with its path", () => {
     expect(
       problems({
@@ -90,7 +145,7 @@ describe("GatewayConfig", () => {
       }),
     ).toEqual([
       "routes[1].auth[0].header: set header, queryParam or both: the key has to come from somewhere",
-      "routes[2].auth[0].type: Invalid discriminator value. Expected 'api-key'",
+      "routes[2].auth[0].type: Invalid discriminator value. Expected 'api-key' | 'jwt' | 'introspection' | 'basic' | 'hmac'",
       "identity.consumerIdHeader: this header is managed by the gateway itself",
     ]);
     expect(
@@ -127,7 +182,7 @@ describe("GatewayConfig", () => {
     ).toEqual([
       "listen.port: Too big: expected number to be <=65535",
       "trustProxy[0]: expected an IP address or a CIDR range",
-      "upstreams.demo.targets[0]: must be an origin (scheme://host[:port]) without path, query or credentials",
+      "upstreams.demo.targets[0].url: must be an origin (scheme://host[:port]) without path, query or credentials",
       "upstreams.empty.targets: Too small: expected array to have >=1 items",
       'routes[1].match.pathPrefix: must start with "/"',
       "routes[1].match.methods[0]: expected an upper-case HTTP method such as GET",

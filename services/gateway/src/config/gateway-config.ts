@@ -4,7 +4,14 @@ import { logLevels, type LogLevel } from "@tollgate/observability";
 import { z } from "zod";
 import { IdentityConfig } from "../identity/identity-config.js";
 import { normalizePath } from "../normalize-path.js";
-import { RouteAuthConfig, RouteAuthorizationConfig } from "../policies/route-auth-config.js";
+import { RouteAuthConfig, RouteAuthorizationConfig, RouteHeaderRulesConfig, RouteIpFilterConfig } from "../policies/route-auth-config.js";
+import { SecretKeysConfig } from "../policies/hmac/secret-keys-config.js";
+import { IpFilterConfig } from "../policies/ip-filter/ip-filter-config.js";
+import { QuotaPolicyConfig, RouteQuotaConfig } from "../policies/quota/quota-policy-config.js";
+import { RateLimitPolicyConfig, RouteRateLimitConfig } from "../policies/rate-limit/rate-limit-policy-config.js";
+import { BalancingConfig, HealthChecksConfig } from "../proxy/balancing-config.js";
+import { CircuitBreakerConfig } from "../proxy/circuit-breaker.js";
+import { RouteFallbackConfig, RouteRetryConfig, RouteTimeoutsConfig } from "../proxy/route-traffic-config.js";
 import { RecorderConfig } from "../recorder/recorder-config.js";
 
 /**
@@ -68,15 +75,30 @@ export const LimitsConfig = z.strictObject({
   keepAliveTimeoutMs: z.number().int().min(0).max(600_000).default(5_000).describe("How long an idle client connection is kept open"),
 });
 
+const targetOrigin = z
+  .url({ protocol: /^https?$/, error: "expected an http:// or https:// URL" })
+  .refine((value) => isOrigin(value), "must be an origin (scheme://host[:port]) without path, query or credentials");
+
+/** A bare origin string is shorthand for `{ url: <origin> }`, so that a bad one is reported at `.url` with its reason. */
+export const UpstreamTargetConfig = z
+  .preprocess(
+    (value) => (typeof value === "string" ? { url: value } : value),
+    z.strictObject({
+      url: targetOrigin.describe("Origin of the instance"),
+      weight: z.number().int().min(1).max(1_000).default(1).describe("Share of requests relative to the other targets (weighted algorithms)"),
+    }),
+  )
+  .describe('An instance: its origin ("http://10.0.0.5:9000"), or { url, weight }');
+
 export const UpstreamConfig = z.strictObject({
   targets: z
-    .array(
-      z
-        .url({ protocol: /^https?$/, error: "expected an http:// or https:// URL" })
-        .refine((value) => isOrigin(value), "must be an origin (scheme://host[:port]) without path, query or credentials"),
-    )
+    .array(UpstreamTargetConfig)
     .min(1)
-    .describe("Required. Origins of the upstream's instances; requests are spread over them round-robin"),
+    .refine((targets) => new Set(targets.map((target) => target.url)).size === targets.length, "targets must be distinct")
+    .describe("Required. The upstream's instances; requests are spread over them by `balancing`"),
+  balancing: BalancingConfig.prefault({}).describe("How requests are spread over the targets"),
+  healthChecks: HealthChecksConfig.prefault({}).describe("Which targets get requests: active probes, and passive outlier detection"),
+  circuitBreaker: CircuitBreakerConfig.prefault({}).describe("A circuit breaker per target: fail fast while a target keeps failing"),
   connections: z.number().int().min(1).max(4_096).default(128).describe("Most connections to each target; the pool never opens more"),
   pipelining: z.number().int().min(1).max(64).default(1).describe("Requests in flight per connection (1 = no HTTP pipelining)"),
   keepAliveTimeoutMs: z
@@ -142,8 +164,17 @@ export const RouteConfig = z.strictObject({
   match: RouteMatchConfig.describe("Required. What requests the route takes; the longest matching prefix wins"),
   upstream: z.string().min(1).describe("Required. Name of the upstream (a key of `upstreams`) that serves the route"),
   stripPrefix: z.boolean().default(false).describe("Remove the matched prefix from the path sent upstream (/demo/x → /x)"),
+  timeouts: RouteTimeoutsConfig.prefault({}).describe("Per-route upstream timeouts (the connect timeout is the upstream's)"),
+  retries: RouteRetryConfig.prefault({}).describe("Retries of failed upstream attempts, within a budget"),
+  fallback: RouteFallbackConfig.optional().describe("A static response served, marked X-Tollgate-Fallback: static, when the upstream fails; absent: a problem+json error"),
+  ipFilter: RouteIpFilterConfig,
+  headerRules: RouteHeaderRulesConfig,
   auth: RouteAuthConfig,
   authorization: RouteAuthorizationConfig,
+  rateLimit: RouteRateLimitConfig.optional().describe(
+    "The route's own rate limits, and how the caller's plan limits count on it. Plan limits apply on every route with auth, with or without this",
+  ),
+  quota: RouteQuotaConfig.optional().describe("How the caller's plan quota applies on this route (routes with auth); it applies by default"),
 });
 
 export const GatewayConfig = z
@@ -176,12 +207,22 @@ export const GatewayConfig = z
       .describe("Upstream services by name. Routes refer to them; the Host header never selects one"),
     routes: z.array(RouteConfig).default([]).describe("Routes, matched by host, method and longest path prefix"),
     identity: IdentityConfig.prefault({}).describe("How the identity the gateway established is passed to upstreams"),
+    ipFilter: IpFilterConfig.prefault({}).describe(
+      "Global IP allow and deny lists (CIDR, IPv4 and IPv6) for every route, checked first; the client address is the socket's peer unless trustProxy trusts it",
+    ),
+    secretKeys: SecretKeysConfig.nullable()
+      .default(null)
+      .describe("The control plane's AES-256-GCM keys, by id, to open HMAC signing secrets; needed by routes with hmac auth. Never logged"),
+    rateLimit: RateLimitPolicyConfig.prefault({}).describe("Where rate limit counters live (memory, or Redis shared by every gateway) and what happens while Redis is down"),
+    quota: QuotaPolicyConfig.prefault({}).describe("Where quota counters live (memory, or Redis shared by every gateway and reconciled by the quota projector)"),
   })
   // Cross-field rules run even when unrelated fields failed, so that one run lists
   // every problem; each waits only for the fields it reads to be valid.
   .superRefine(checkReferences, { when: (payload) => fieldsValid(payload, ["routes", "upstreams"]) })
   .superRefine(checkLimits, { when: (payload) => fieldsValid(payload, ["limits"]) })
-  .superRefine(checkRouteAuth, { when: (payload) => fieldsValid(payload, ["routes", "identity"]) });
+  .superRefine(checkRouteAuth, { when: (payload) => fieldsValid(payload, ["routes", "identity"]) })
+  .superRefine(checkHmacKeys, { when: (payload) => fieldsValid(payload, ["routes", "secretKeys"]) })
+  .superRefine(checkRouteQuota, { when: (payload) => fieldsValid(payload, ["routes"]) });
 
 export type GatewayConfig = z.output<typeof GatewayConfig>;
 export type GatewayConfigInput = z.input<typeof GatewayConfig>;
@@ -271,6 +312,33 @@ function checkRouteAuth(config: { routes: RouteConfig[]; identity: IdentityConfi
           message: `"${entry.header}" is an identity header (identity.*Header), removed from every request before authentication`,
         });
       }
+    });
+  });
+}
+
+/** A quota belongs to a subscription, which only an authenticated caller has. */
+function checkRouteQuota(config: { routes: RouteConfig[] }, ctx: z.RefinementCtx<{ routes: RouteConfig[] }>): void {
+  config.routes.forEach((route, index) => {
+    if (route.quota !== undefined && route.auth.length === 0) {
+      ctx.addIssue({ code: "custom", path: ["routes", index, "quota"], message: "quota needs auth: quotas are counted per subscription" });
+    }
+  });
+}
+
+/** HMAC secrets reach the gateway sealed: a route that verifies signatures needs the keys to open them. */
+function checkHmacKeys(
+  config: { routes: RouteConfig[]; secretKeys: SecretKeysConfig | null },
+  ctx: z.RefinementCtx<{ routes: RouteConfig[]; secretKeys: SecretKeysConfig | null }>,
+): void {
+  if (config.secretKeys !== null) return;
+  config.routes.forEach((route, index) => {
+    route.auth.forEach((entry, position) => {
+      if (entry.type !== "hmac") return;
+      ctx.addIssue({
+        code: "custom",
+        path: ["routes", index, "auth", position, "type"],
+        message: "hmac needs secretKeys: the keys the control plane seals HMAC signing secrets with",
+      });
     });
   });
 }

@@ -8,8 +8,9 @@ export const problemContentType = "application/problem+json";
  * in the X-Request-Id response header, in the request's event and in the access log.
  * `detail` is written for the client: it never names internal addresses.
  */
-export function problemBody(problem: ProblemType, requestId: string, detail: string): string {
+export function problemBody(problem: ProblemType, requestId: string, detail: string, extensions?: Readonly<Record<string, string>>): string {
   return JSON.stringify({
+    ...extensions,
     type: problemTypeUri(problem),
     title: problem.title,
     status: problem.status,
@@ -24,10 +25,18 @@ export function problemBody(problem: ProblemType, requestId: string, detail: str
 /**
  * Answers with a problem. `closeConnection` is set when the request's framing cannot
  * be trusted: whatever follows on that connection must not be read as a new request.
- * Returns the number of body bytes written.
+ * `extensions` are extra members (RFC 9457 3.2), such as the `limit` that fired; they
+ * never override the standard ones. Returns the number of body bytes written.
  */
-export function sendProblem(res: ServerResponse, problem: ProblemType, requestId: string, detail: string, closeConnection: boolean): number {
-  const body = problemBody(problem, requestId, detail);
+export function sendProblem(
+  res: ServerResponse,
+  problem: ProblemType,
+  requestId: string,
+  detail: string,
+  closeConnection: boolean,
+  extensions?: Readonly<Record<string, string>>,
+): number {
+  const body = problemBody(problem, requestId, detail, extensions);
   const length = Buffer.byteLength(body);
   const headers = ["content-type", problemContentType, "content-length", String(length), "x-request-id", requestId, "cache-control", "no-store"];
   if (closeConnection) headers.push("connection", "close");

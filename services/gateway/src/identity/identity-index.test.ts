@@ -19,7 +19,7 @@ describe("IdentityIndex", () => {
     const entry = index.apiKeyByHash(hashApiKey(key));
     expect(entry).toMatchObject({ consumerId: "acme", credentialId: "cred-1", keyId: "cred-1-k1", revoked: false, superseded: false, scopes: null });
     expect(entry?.expiresAtMs).toBe(Number.POSITIVE_INFINITY);
-    expect(index.subscriptionsOf("acme")).toEqual([{ subscriptionId: "sub-1", consumerId: "acme", planId: "free", status: "active" }]);
+    expect(index.subscriptionsOf("acme")).toEqual([{ subscriptionId: "sub-1", consumerId: "acme", planId: "free", status: "active", billingAnchor: null }]);
     const plan = index.plan("free");
     expect(plan?.allRoutes).toBe(false);
     expect([...(plan?.routes ?? [])]).toEqual(["orders", "users"]);

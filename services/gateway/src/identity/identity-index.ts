@@ -9,6 +9,7 @@ import {
 import type { ControlEvent, CredentialEvent, PlanEvent, ScryptPasswordHash, SealedSecret, SubscriptionEvent } from "@tollgate/events";
 import type { ApiKeyRecord } from "../policies/api-key/api-key-authenticator.js";
 import type { EntitledPlan, EntitledSubscription } from "../policies/authorization/authorization-step.js";
+import type { PlanLimits } from "../policies/plan-limits.js";
 
 /** An issued API key, by the SHA-256 of the key. */
 export interface ApiKeyEntry extends ApiKeyRecord {
@@ -17,8 +18,8 @@ export interface ApiKeyEntry extends ApiKeyRecord {
   readonly scopes: null;
 }
 
-/** A plan compiled for the request path: its route list and scopes as Sets. */
-export interface PlanEntry extends EntitledPlan {
+/** A plan compiled for the request path: its route list and scopes as Sets, its limits as defined. */
+export interface PlanEntry extends EntitledPlan, PlanLimits {
   readonly archived: boolean;
 }
 
@@ -158,6 +159,11 @@ export class IdentityIndex {
 
   apiKeyByHash(hash: string): ApiKeyEntry | undefined {
     return this.#apiKeys.get(hash);
+  }
+
+  /** The subscription's billing anchor (epoch ms), or null for calendar periods. */
+  billingAnchor(subscriptionId: string): number | null {
+    return this.#subscriptions.get(subscriptionId)?.billingAnchor ?? null;
   }
 
   subscriptionsOf(consumerId: string): readonly EntitledSubscription[] {
@@ -317,6 +323,8 @@ export function planEntryOf(plan: Plan): PlanEntry {
     allRoutes: plan.routes.includes("*"),
     routes: new Set(plan.routes),
     scopes: new Set(plan.scopes),
+    rateLimits: plan.rateLimits,
+    quota: plan.quota,
     archived: plan.archived,
   };
 }

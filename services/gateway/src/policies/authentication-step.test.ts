@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { fakePolicyExchange } from "../test-support/fake-policy-exchange.js";
 import { createAuthenticationStep, type IdentityState } from "./authentication-step.js";
 import { AuthRefusal, noCredential, type AuthOutcome, type Authenticator } from "./authenticator.js";
-import type { PolicyExchange, PolicyRejection } from "./policy-step.js";
+import { problems } from "../errors/problem-catalog.js";
+import { PolicyRejection, type PolicyExchange } from "./policy-step.js";
 
 const ready: IdentityState = { ready: true, version: "42" };
 const acme = { consumerId: "acme", credentialId: "cred-1", scopes: null };
@@ -70,6 +71,14 @@ describe("authentication (any of the route's authenticators)", () => {
   it("answers 503 when a credential could not be checked and none was accepted", async () => {
     const { rejection } = await run([fixed("a", new AuthRefusal(401, "bad")), later("b", new AuthRefusal(503, "key set unavailable"))]);
     expect(rejection).toMatchObject({ problem: { status: 503, code: "auth-unavailable" }, reason: "key set unavailable" });
+  });
+
+  it("ends the chain with an authenticator's PolicyRejection at once, without trying the others", async () => {
+    const tooLarge = new PolicyRejection("validation", problems.bodyTooLarge, "body too large");
+    const discarded: string[] = [];
+    const { rejection } = await run([later("hmac", tooLarge), fixed("b", acme, discarded)]);
+    expect(rejection).toBe(tooLarge);
+    expect((await run([fixed("a", tooLarge)])).rejection).toBe(tooLarge);
   });
 
   it("refuses everything with 503 until the identity index has caught up", async () => {

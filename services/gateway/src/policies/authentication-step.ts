@@ -66,6 +66,7 @@ export function createAuthenticationStep(authenticators: readonly Authenticator[
           const outcome = only.authenticate(exchange);
           if (outcome === noCredential) return missing;
           if (outcome instanceof AuthRefusal) return refuse(exchange, [outcome]);
+          if (outcome instanceof PolicyRejection) return outcome;
           return accept(exchange, outcome, 0);
         }
         const refusals: (AuthRefusal | null)[] = [];
@@ -73,6 +74,7 @@ export function createAuthenticationStep(authenticators: readonly Authenticator[
           const outcome = (authenticators[index] as Authenticator & { async: false }).authenticate(exchange);
           if (outcome === noCredential) refusals.push(null);
           else if (outcome instanceof AuthRefusal) refusals.push(outcome);
+          else if (outcome instanceof PolicyRejection) return outcome;
           else return accept(exchange, outcome, index);
         }
         return refuse(exchange, refusals);
@@ -91,6 +93,7 @@ export function createAuthenticationStep(authenticators: readonly Authenticator[
         exchange.controlPlaneVersion = state.version;
         if (outcome === noCredential) refusals.push(null);
         else if (outcome instanceof AuthRefusal) refusals.push(outcome);
+        else if (outcome instanceof PolicyRejection) return outcome;
         else return accept(exchange, outcome, index);
       }
       return refuse(exchange, refusals);

@@ -1,4 +1,4 @@
-import type { PolicyRequest } from "./policy-step.js";
+import type { PolicyRejection, PolicyRequest } from "./policy-step.js";
 
 /** Who sent a request, as an authenticator established it from the control plane's state. */
 export interface AuthenticatedIdentity {
@@ -31,7 +31,12 @@ export class AuthRefusal {
   ) {}
 }
 
-export type AuthOutcome = AuthenticatedIdentity | AuthRefusal | typeof noCredential;
+/**
+ * A PolicyRejection ends the chain at once, whatever the route's other authenticators
+ * could say: the request itself cannot go on (an HMAC-signed body over the size cap,
+ * already partly read, so it could no longer be forwarded whole).
+ */
+export type AuthOutcome = AuthenticatedIdentity | AuthRefusal | typeof noCredential | PolicyRejection;
 
 /**
  * One way of authenticating (API key, JWT, introspection, Basic, HMAC). A route lists

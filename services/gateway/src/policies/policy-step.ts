@@ -28,6 +28,17 @@ export interface PolicyRequest {
   readonly headers: string[];
   /** The client request itself, for a policy that must read the body (an HMAC body digest). */
   readonly req: IncomingMessage;
+  /**
+   * The body to forward instead of streaming `req`: set by a policy that read the body
+   * into memory (at most its configured cap) to check it, since `req` can be read only
+   * once. Null: the body is streamed from the client as it arrives.
+   */
+  bodyOverride: Buffer | null;
+  /**
+   * Adds headers to the response, whatever it turns out to be (the upstream's, or a
+   * refusal): the RateLimit-* and Quota-* fields. Lower-case names.
+   */
+  addResponseHeaders(headers: Readonly<Record<string, string>>): void;
 }
 
 /**
@@ -60,6 +71,10 @@ export class PolicyRejection {
     readonly reason: string,
     /** Extra response headers, e.g. WWW-Authenticate on a 401 (several values are sent as several lines). */
     readonly headers: readonly (readonly [name: string, value: string | readonly string[]])[] = [],
+    /** The rate limit or quota that fired: RequestRejected.limit, and the problem's `limit` member. */
+    readonly limit: string | null = null,
+    /** The client's `detail`, when it should say more than the event's `reason` (which limit, when to retry). */
+    readonly detail: string | null = null,
   ) {}
 }
 

@@ -1,59 +1,161 @@
+import type { Logger } from "@tollgate/observability";
 import { Pool } from "undici";
 import type { UpstreamConfig } from "../config/gateway-config.js";
+import { createBalancer, type Balancer } from "./balancer.js";
+import type { BalancingConfig } from "./balancing-config.js";
+import { TargetBreaker, type CircuitState } from "./circuit-breaker.js";
+import { HealthChecker } from "./health-checker.js";
+import { UpstreamTarget, type TargetOutcome } from "./upstream-target.js";
 
-/** One instance of an upstream service, with its own bounded connection pool. */
-export interface UpstreamTarget {
-  /** The configured origin, as recorded in events ("http://10.0.0.5:9000"). */
-  readonly origin: string;
-  readonly pool: Pool;
+export { UpstreamTarget, type TargetOutcome } from "./upstream-target.js";
+
+/** What the balancer may key a request on (consistent hashing). */
+export interface BalancedRequest {
+  readonly consumerId: string | null;
+  readonly clientIp: string;
+  /** Flat `[name, value, …]`, as forwarded. */
+  readonly headers: readonly string[];
+}
+
+/** A target's state, for /upstreams on the status port and for metrics. */
+export interface TargetHealth {
+  origin: string;
+  weight: number;
+  healthy: boolean;
+  probedHealthy: boolean;
+  circuit: CircuitState | null;
+  ejectedUntil: string | null;
+  ejections: number;
+  inFlight: number;
 }
 
 /**
- * A named upstream: its targets and their pools, built once at config load. The
- * pool bounds connections per target (`connections`) and keeps them alive, so the
- * number of upstream connections follows concurrency, never request count; requests
- * beyond the bound queue inside the pool.
+ * A named upstream: its targets with their pools, a balancer and their health, built
+ * once at config load. The pool bounds connections per target (`connections`) and keeps
+ * them alive, so the number of upstream connections follows concurrency, never request
+ * count; requests beyond the bound queue inside the pool.
  */
 export class Upstream {
-  private next = 0;
+  readonly #balancer: Balancer;
+  readonly #checker: HealthChecker | null;
+  #now = 0;
+  #exclude: ReadonlySet<UpstreamTarget> | null = null;
+  readonly #available = (target: UpstreamTarget): boolean => target.available(this.#now) && (this.#exclude === null || !this.#exclude.has(target));
 
   constructor(
     readonly name: string,
     readonly targets: readonly UpstreamTarget[],
-  ) {}
+    private readonly balancing: BalancingConfig,
+    checker: HealthChecker | null,
+    private readonly logger: Logger | null,
+  ) {
+    this.#balancer = createBalancer(balancing.algorithm, targets);
+    this.#checker = checker;
+    checker?.start();
+  }
 
-  /** Round-robin over the targets. Health checks and circuit breakers come later. */
-  pick(): UpstreamTarget {
-    const target = this.targets[this.next] as UpstreamTarget;
-    this.next = this.next + 1 === this.targets.length ? 0 : this.next + 1;
-    return target;
+  /**
+   * The target for a request, or null when every target is unhealthy or ejected. A retry
+   * passes the targets it already tried: another healthy target is preferred, and one
+   * already tried is used again only when no other is healthy.
+   */
+  pick(request: BalancedRequest, now: number, tried: ReadonlySet<UpstreamTarget> | null = null): UpstreamTarget | null {
+    this.#now = now;
+    const key = this.balancing.algorithm === "consistent-hash" ? this.#hashKey(request) : "";
+    if (tried !== null) {
+      this.#exclude = tried;
+      const fresh = this.#balancer.pick(this.#available, key);
+      this.#exclude = null;
+      if (fresh !== null) return fresh;
+    }
+    return this.#balancer.pick(this.#available, key);
+  }
+
+  /**
+   * A request to `target` settled; passive health (outlier detection) learns from it.
+   * Outlier detection never ejects the last available target (as nginx ignores
+   * max_fails for a lone server, and Envoy caps ejections by percentage): with nowhere
+   * else to send the request, ejecting it would turn its errors into 503s for everyone.
+   * Active health checks still can take it out.
+   */
+  report(target: UpstreamTarget, outcome: TargetOutcome, now: number): void {
+    const mayEject = outcome === "failure" && this.targets.some((other) => other !== target && other.available(now));
+    if (target.settled(outcome, now, mayEject)) {
+      this.logger?.warn(
+        { upstream: this.name, target: target.origin, ejectedUntil: new Date(target.ejectedUntil).toISOString() },
+        "upstream target ejected after consecutive failures",
+      );
+    }
+  }
+
+  health(now: number): TargetHealth[] {
+    return this.targets.map((target) => ({
+      origin: target.origin,
+      weight: target.weight,
+      healthy: target.available(now),
+      probedHealthy: target.probedHealthy,
+      circuit: target.breaker?.state ?? null,
+      ejectedUntil: target.ejectedUntil > now ? new Date(target.ejectedUntil).toISOString() : null,
+      ejections: target.ejections,
+      inFlight: target.inFlight,
+    }));
+  }
+
+  /** No target is available, and it is breakers, not health, that keep some of them out. */
+  circuitOpen(now: number): boolean {
+    return this.targets.some((target) => target.healthy(now) && target.breaker !== null && !target.breaker.allowsRequest());
+  }
+
+  stopHealthChecks(): void {
+    this.#checker?.stop();
+    for (const target of this.targets) target.breaker?.shutdown();
+  }
+
+  #hashKey(request: BalancedRequest): string {
+    switch (this.balancing.hashOn) {
+      case "consumer":
+        return request.consumerId ?? request.clientIp;
+      case "client-ip":
+        return request.clientIp;
+      case "header": {
+        const name = this.balancing.hashHeader as string;
+        const headers = request.headers;
+        for (let index = 0; index < headers.length; index += 2) {
+          if ((headers[index] as string).toLowerCase() === name) return headers[index + 1] as string;
+        }
+        return request.clientIp;
+      }
+    }
   }
 }
 
-export function createUpstreams(config: Readonly<Record<string, UpstreamConfig>>): Map<string, Upstream> {
+export function createUpstreams(config: Readonly<Record<string, UpstreamConfig>>, logger: Logger | null = null): Map<string, Upstream> {
   const upstreams = new Map<string, Upstream>();
   for (const [name, upstream] of Object.entries(config)) {
-    const targets = upstream.targets.map((target): UpstreamTarget => {
-      const origin = new URL(target).origin;
-      return {
-        origin,
-        pool: new Pool(origin, {
-          connections: upstream.connections,
-          pipelining: upstream.pipelining,
-          keepAliveTimeout: upstream.keepAliveTimeoutMs,
-          connect: { timeout: upstream.connectTimeoutMs },
-          headersTimeout: upstream.headersTimeoutMs,
-          bodyTimeout: upstream.bodyTimeoutMs,
-        }),
-      };
+    const targets = upstream.targets.map((target) => {
+      const origin = new URL(target.url).origin;
+      const pool = new Pool(origin, {
+        connections: upstream.connections,
+        pipelining: upstream.pipelining,
+        keepAliveTimeout: upstream.keepAliveTimeoutMs,
+        connect: { timeout: upstream.connectTimeoutMs },
+        headersTimeout: upstream.headersTimeoutMs,
+        bodyTimeout: upstream.bodyTimeoutMs,
+      });
+      const breaker = upstream.circuitBreaker.enabled ? new TargetBreaker(name, origin, upstream.circuitBreaker, logger) : null;
+      return new UpstreamTarget(origin, pool, target.weight, upstream.healthChecks.passive, breaker);
     });
-    upstreams.set(name, new Upstream(name, targets));
+    const active = upstream.healthChecks.active;
+    const checker = active === undefined || logger === null ? null : new HealthChecker(name, targets, active, logger);
+    upstreams.set(name, new Upstream(name, targets, upstream.balancing, checker, logger));
   }
   return upstreams;
 }
 
-/** Closes every pool; `force` destroys connections still in use. */
+/** Stops the health checks and closes every pool; `force` destroys connections still in use. */
 export async function closeUpstreams(upstreams: Iterable<Upstream>, force: boolean): Promise<void> {
-  const pools = [...upstreams].flatMap((upstream) => upstream.targets.map((target) => target.pool));
+  const all = [...upstreams];
+  for (const upstream of all) upstream.stopHealthChecks();
+  const pools = all.flatMap((upstream) => upstream.targets.map((target) => target.pool));
   await Promise.all(pools.map((pool) => (force ? pool.destroy() : pool.close())));
 }

@@ -105,8 +105,12 @@ export class ControlPlaneFixture {
     return this.record(streams.credential(credentialId), { type: "ApiKeyRevoked", version: 1, data: { credentialId, consumerId, reason: null, actor } });
   }
 
-  subscribe(subscriptionId: string, consumerId: string, planId: string): this {
-    return this.record(streams.subscription(subscriptionId), { type: "SubscriptionStarted", version: 1, data: { subscriptionId, consumerId, planId, actor } });
+  subscribe(subscriptionId: string, consumerId: string, planId: string, options: { billingAnchor?: string } = {}): this {
+    return this.record(streams.subscription(subscriptionId), {
+      type: "SubscriptionStarted",
+      version: 1,
+      data: { subscriptionId, consumerId, planId, ...options, actor },
+    });
   }
 
   suspend(subscriptionId: string, consumerId: string): this {

@@ -2,7 +2,13 @@ import type { IncomingMessage } from "node:http";
 import type { PolicyExchange } from "../policies/policy-step.js";
 
 /** A request as policies see it, without a server: what the Exchange would hand them. */
-export function fakePolicyExchange(options: { headers?: string[]; query?: string; receivedAtMs?: number; path?: string } = {}): PolicyExchange {
+export type FakePolicyExchange = PolicyExchange & {
+  /** What the policies added with addResponseHeaders, merged. */
+  readonly responseHeaders: Record<string, string>;
+};
+
+export function fakePolicyExchange(options: { headers?: string[]; query?: string; receivedAtMs?: number; path?: string } = {}): FakePolicyExchange {
+  const responseHeaders: Record<string, string> = {};
   return {
     method: "GET",
     path: options.path ?? "/orders",
@@ -11,11 +17,16 @@ export function fakePolicyExchange(options: { headers?: string[]; query?: string
     receivedAtMs: options.receivedAtMs ?? Date.UTC(2026, 10, 26, 10, 0, 0),
     headers: options.headers ?? [],
     req: {} as IncomingMessage,
+    bodyOverride: null,
     identity: null,
     consumerId: null,
     credentialId: null,
     planId: null,
     subscriptionId: null,
     controlPlaneVersion: null,
+    responseHeaders,
+    addResponseHeaders(headers) {
+      Object.assign(responseHeaders, headers);
+    },
   };
 }

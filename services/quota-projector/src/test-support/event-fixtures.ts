@@ -25,8 +25,12 @@ export function planQuotaChanged(planId: string, quota: Quota | null): PlanUpdat
   return { type: "PlanUpdated", version: 1, data: { planId, changes: { quota }, actor } };
 }
 
-export function subscriptionStarted(subscriptionId: string, planId: string): SubscriptionStarted {
-  return { type: "SubscriptionStarted", version: 1, data: { subscriptionId, consumerId: "consumer-1", planId, actor } };
+export function subscriptionStarted(subscriptionId: string, planId: string, billingAnchor?: string | null): SubscriptionStarted {
+  return {
+    type: "SubscriptionStarted",
+    version: 1,
+    data: { subscriptionId, consumerId: "consumer-1", planId, ...(billingAnchor === undefined ? {} : { billingAnchor }), actor },
+  };
 }
 
 export function subscriptionPlanChanged(subscriptionId: string, fromPlanId: string, toPlanId: string): SubscriptionPlanChanged {

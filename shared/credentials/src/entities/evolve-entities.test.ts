@@ -70,6 +70,7 @@ describe("evolveSubscription", () => {
       consumerId: "acme",
       planId: "gold",
       status: "suspended",
+      billingAnchor: null,
     });
     const reactivated = evolveSubscription(fold<Subscription | null, SubscriptionEvent>(evolveSubscription, null, events), {
       type: "SubscriptionReactivated",
@@ -77,6 +78,20 @@ describe("evolveSubscription", () => {
       data: { subscriptionId: "s1", consumerId: "acme", actor },
     });
     expect(reactivated?.status).toBe("active");
+  });
+
+  it("keeps the billing anchor as epoch ms, through plan changes", () => {
+    const anchored: SubscriptionEvent = {
+      type: "SubscriptionStarted",
+      version: 1,
+      data: { subscriptionId: "s1", consumerId: "acme", planId: "free", billingAnchor: "2026-01-31T12:00:00.000Z", actor },
+    };
+    const changed = evolveSubscription(evolveSubscription(null, anchored), {
+      type: "SubscriptionPlanChanged",
+      version: 1,
+      data: { subscriptionId: "s1", consumerId: "acme", fromPlanId: "free", toPlanId: "gold", actor },
+    });
+    expect(changed?.billingAnchor).toBe(Date.UTC(2026, 0, 31, 12));
   });
 });
 

@@ -9,14 +9,16 @@ export interface Subscription {
   planId: string;
   /** Only `active` admits requests at the gateway. `cancelled` is final. */
   status: SubscriptionStatus;
+  /** Epoch ms that quota and billing periods are aligned to; null: calendar periods (UTC). */
+  billingAnchor: number | null;
 }
 
 /** Folds one subscription event; `null` is a subscription that was never started. */
 export function evolveSubscription(state: Subscription | null, event: SubscriptionEvent): Subscription | null {
   switch (event.type) {
     case "SubscriptionStarted": {
-      const { subscriptionId, consumerId, planId } = event.data;
-      return { subscriptionId, consumerId, planId, status: "active" };
+      const { subscriptionId, consumerId, planId, billingAnchor } = event.data;
+      return { subscriptionId, consumerId, planId, status: "active", billingAnchor: billingAnchor == null ? null : Date.parse(billingAnchor) };
     }
     case "SubscriptionSuspended":
       return state && { ...state, status: "suspended" };

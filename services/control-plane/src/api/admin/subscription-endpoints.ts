@@ -3,10 +3,11 @@ import type { SubscriptionView } from "../../application/entity-views.js";
 import type { WriteOptions } from "../../application/service-context.js";
 import { defineEndpoint, type AnyEndpoint } from "../endpoint.js";
 import { AsOfQuery, ReasonBody, idParams } from "../schemas/common-schemas.js";
+import { QuotaUsageView } from "../schemas/quota-usage-schemas.js";
 import { ChangePlanBody, ListSubscriptionsQuery, StartSubscriptionBody, SubscriptionList, SubscriptionView as SubscriptionViewSchema } from "../schemas/subscription-schemas.js";
 import { conflictResponses, readResponses, writeResponses } from "../standard-responses.js";
 
-export function subscriptionEndpoints({ subscriptions }: ControlPlaneServices): AnyEndpoint[] {
+export function subscriptionEndpoints({ subscriptions, plans, quotaUsage }: ControlPlaneServices): AnyEndpoint[] {
   const subscriptionParams = idParams("subscriptionId");
   const transition = (
     action: "suspend" | "reactivate" | "cancel",
@@ -53,7 +54,7 @@ export function subscriptionEndpoints({ subscriptions }: ControlPlaneServices): 
       responses: { 201: { description: "Started", schema: SubscriptionViewSchema }, ...writeResponses },
       handle: async ({ body, actor, requestId }) => {
         const subscription = await subscriptions.start(
-          { subscriptionId: body.id, consumerId: body.consumerId, planId: body.planId },
+          { subscriptionId: body.id, consumerId: body.consumerId, planId: body.planId, billingAnchor: body.billingAnchor },
           { actor, requestId },
         );
         return { status: 201, body: subscription, etag: subscription.version };
@@ -72,6 +73,20 @@ export function subscriptionEndpoints({ subscriptions }: ControlPlaneServices): 
       handle: async ({ params, query }) => {
         const subscription = await subscriptions.get(params.subscriptionId, query.asOf ? new Date(query.asOf) : undefined);
         return { status: 200, body: subscription, etag: subscription.version };
+      },
+    }),
+    defineEndpoint({
+      method: "get",
+      path: "/admin/subscriptions/:subscriptionId/usage",
+      operationId: "getSubscriptionUsage",
+      summary: "The subscription's quota use in its current period, as the quota projector counted it from the log",
+      tag: "subscriptions",
+      access: "admin:read",
+      params: subscriptionParams,
+      responses: { 200: { description: "Quota use in the current period, and the log position it is counted through", schema: QuotaUsageView }, ...readResponses },
+      handle: async ({ params }) => {
+        const subscription = await subscriptions.get(params.subscriptionId);
+        return { status: 200, body: quotaUsage.read(subscription, await plans.get(subscription.planId)) };
       },
     }),
     transition("suspend", "Suspend a subscription: the gateway refuses its requests with 403 (SubscriptionSuspended)", (id, reason, options) =>

@@ -4,6 +4,7 @@ import { ReasonBody, idParams } from "../schemas/common-schemas.js";
 import { ConsumerView } from "../schemas/consumer-schemas.js";
 import { CredentialList, CredentialView, IssueApiKeyBody, IssuedSecret } from "../schemas/credential-schemas.js";
 import { PlanList } from "../schemas/plan-schemas.js";
+import { QuotaUsageView } from "../schemas/quota-usage-schemas.js";
 import { ChangePlanBody, SelfServiceSubscribeBody, SubscriptionList, SubscriptionView } from "../schemas/subscription-schemas.js";
 import { UsageReport } from "../schemas/usage-schemas.js";
 import { readResponses, writeResponses } from "../standard-responses.js";
@@ -13,7 +14,7 @@ import { readResponses, writeResponses } from "../standard-responses.js";
  * to the calling consumer: another consumer's subscription or key is reported as not
  * found, never as forbidden, so ids cannot be probed; private plans look like missing ones.
  */
-export function selfServiceEndpoints({ consumers, plans, subscriptions, credentials, usage }: ControlPlaneServices): AnyEndpoint[] {
+export function selfServiceEndpoints({ consumers, plans, subscriptions, credentials, usage, quotaUsage }: ControlPlaneServices): AnyEndpoint[] {
   const me = (request: EndpointRequest<unknown, unknown, unknown>): { consumerId: string } => ({ consumerId: request.consumerId! });
   const subscriptionParams = idParams("subscriptionId");
   return [
@@ -107,6 +108,22 @@ export function selfServiceEndpoints({ consumers, plans, subscriptions, credenti
           me(request),
         );
         return { status: 200, body: subscription, etag: subscription.version };
+      },
+    }),
+    defineEndpoint({
+      method: "get",
+      path: "/consumer/subscriptions/:subscriptionId/usage",
+      operationId: "getMySubscriptionUsage",
+      summary: "Quota use of one of the consumer's subscriptions in its current period, counted from the log",
+      tag: "self-service",
+      access: "consumer",
+      params: subscriptionParams,
+      responses: { 200: { description: "Quota use in the current period, and the log position it is counted through", schema: QuotaUsageView }, ...readResponses },
+      handle: async (request) => {
+        // Scoped: another consumer's subscription is not found.
+        const subscription = await subscriptions.get(request.params.subscriptionId, undefined, me(request));
+        // The plan is read for its quota only, which the consumer sees on its own subscription even when the plan is private.
+        return { status: 200, body: quotaUsage.read(subscription, await plans.get(subscription.planId)) };
       },
     }),
     defineEndpoint({

@@ -12,6 +12,7 @@ export const CreatePlanBody = z.strictObject({
   routes: PlanDefinition.shape.routes.default([]),
   scopes: PlanDefinition.shape.scopes.default([]),
   price: PriceReference.default({ stripePriceId: null, stripeMeterEventName: null }),
+  pricing: PlanDefinition.shape.pricing,
 });
 
 export const UpdatePlanBody = z
@@ -24,6 +25,7 @@ export const UpdatePlanBody = z
     routes: PlanDefinition.shape.routes.optional(),
     scopes: PlanDefinition.shape.scopes.optional(),
     price: PlanDefinition.shape.price.optional(),
+    pricing: PlanDefinition.shape.pricing,
   })
   .refine((body) => Object.keys(body).length > 0, "name at least one field to change")
   .describe("The fields to change; the others keep their values");

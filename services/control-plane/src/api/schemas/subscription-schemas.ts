@@ -7,6 +7,10 @@ export const StartSubscriptionBody = z.strictObject({
   id: EntityId.optional().describe("The subscription's id; generated when absent"),
   consumerId: EntityId,
   planId: EntityId,
+  billingAnchor: z.iso
+    .datetime()
+    .optional()
+    .describe("Aligns quota and billing periods to this instant (ISO 8601, UTC); absent: calendar days and months"),
 });
 
 export const SelfServiceSubscribeBody = z.strictObject({ planId: EntityId.describe("A public plan") });
@@ -15,5 +19,11 @@ export const ChangePlanBody = z.strictObject({ planId: EntityId });
 
 export const ListSubscriptionsQuery = z.strictObject({ consumerId: EntityId.optional(), planId: EntityId.optional() });
 
-export const SubscriptionView = z.object({ ...Versioned, consumerId: EntityId, planId: EntityId, status: z.enum(subscriptionStatuses) });
+export const SubscriptionView = z.object({
+  ...Versioned,
+  consumerId: EntityId,
+  planId: EntityId,
+  status: z.enum(subscriptionStatuses),
+  billingAnchor: z.iso.datetime().nullable().describe("What quota and billing periods are aligned to; null: calendar periods"),
+});
 export const SubscriptionList = z.object({ items: z.array(SubscriptionView) });

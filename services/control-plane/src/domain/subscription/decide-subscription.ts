@@ -11,6 +11,8 @@ export type SubscriptionCommand =
       subscriptionId: string;
       consumerId: string;
       planId: string;
+      /** ISO 8601 instant quota and billing periods are aligned to; null: calendar periods. */
+      billingAnchor: string | null;
       /** The consumer and plan as the read model holds them; null when they do not exist. */
       consumer: Consumer | null;
       plan: Plan | null;
@@ -25,7 +27,7 @@ export type SubscriptionCommand =
 export function decideSubscription(command: SubscriptionCommand, state: Subscription | null, { actor }: DecisionContext): SubscriptionEvent[] {
   switch (command.type) {
     case "StartSubscription": {
-      const { subscriptionId, consumerId, planId } = command;
+      const { subscriptionId, consumerId, planId, billingAnchor } = command;
       if (state) throw new ControlPlaneError(problems.alreadyExists, `subscription "${subscriptionId}" already exists`);
       if (!command.consumer) throw new ControlPlaneError(problems.invalidReference, `consumer "${consumerId}" does not exist`);
       usablePlan(command.plan, planId);
@@ -35,7 +37,8 @@ export function decideSubscription(command: SubscriptionCommand, state: Subscrip
           subscriptionId: duplicate.subscriptionId,
         });
       }
-      return [{ type: "SubscriptionStarted", version: 1, data: { subscriptionId, consumerId, planId, actor } }];
+      const data = billingAnchor === null ? { subscriptionId, consumerId, planId, actor } : { subscriptionId, consumerId, planId, billingAnchor, actor };
+      return [{ type: "SubscriptionStarted", version: 1, data }];
     }
 
     case "SuspendSubscription": {

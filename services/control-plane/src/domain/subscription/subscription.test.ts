@@ -25,6 +25,7 @@ const start: SubscriptionCommand = {
   subscriptionId: "sub-1",
   consumerId: "acme",
   planId: "free",
+  billingAnchor: null,
   consumer: acme,
   plan: plan("free"),
   consumerSubscriptions: [],
@@ -49,7 +50,10 @@ describe("subscriptions (happy)", () => {
       { type: "SubscriptionStarted", version: 1, data: { subscriptionId: "sub-1", consumerId: "acme", planId: "free", actor: context.actor } },
     ]);
     let state = step(null, start);
-    expect(state).toEqual({ subscriptionId: "sub-1", consumerId: "acme", planId: "free", status: "active" });
+    expect(state).toEqual({ subscriptionId: "sub-1", consumerId: "acme", planId: "free", status: "active", billingAnchor: null });
+    const anchored = decideSubscription({ ...start, billingAnchor: "2026-03-31T00:00:00.000Z" }, null, context);
+    expect(anchored[0]?.data).toMatchObject({ billingAnchor: "2026-03-31T00:00:00.000Z" });
+    expect(step(null, { ...start, billingAnchor: "2026-03-31T00:00:00.000Z" })?.billingAnchor).toBe(Date.UTC(2026, 2, 31));
     state = step(state, { type: "SuspendSubscription", subscriptionId: "sub-1", reason: "unpaid" });
     expect(state?.status).toBe("suspended");
     expect(decideSubscription({ type: "SuspendSubscription", subscriptionId: "sub-1", reason: null }, state, context)).toEqual([]);
@@ -64,11 +68,11 @@ describe("subscriptions (happy)", () => {
     ]);
     state = step(state, { type: "ChangeSubscriptionPlan", subscriptionId: "sub-1", planId: "gold", plan: plan("gold") });
     state = step(state, { type: "CancelSubscription", subscriptionId: "sub-1", reason: null });
-    expect(state).toEqual({ subscriptionId: "sub-1", consumerId: "acme", planId: "gold", status: "cancelled" });
+    expect(state).toEqual({ subscriptionId: "sub-1", consumerId: "acme", planId: "gold", status: "cancelled", billingAnchor: null });
   });
 
   it("allows a new subscription to a plan whose previous subscription was cancelled", () => {
-    const cancelled: Subscription = { subscriptionId: "old", consumerId: "acme", planId: "free", status: "cancelled" };
+    const cancelled: Subscription = { subscriptionId: "old", consumerId: "acme", planId: "free", status: "cancelled", billingAnchor: null };
     expect(decideSubscription({ ...start, consumerSubscriptions: [cancelled] }, null, context)).toHaveLength(1);
   });
 });
@@ -81,7 +85,7 @@ describe("subscriptions (error)", () => {
   });
 
   it("refuses a second live subscription of the same consumer to the same plan", () => {
-    const live: Subscription = { subscriptionId: "other", consumerId: "acme", planId: "free", status: "suspended" };
+    const live: Subscription = { subscriptionId: "other", consumerId: "acme", planId: "free", status: "suspended", billingAnchor: null };
     expect(codeOf(() => decideSubscription({ ...start, consumerSubscriptions: [live] }, null, context))).toBe("already-exists");
   });
 

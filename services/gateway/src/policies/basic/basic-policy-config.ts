@@ -20,3 +20,14 @@ export const BasicPolicyConfig = z.strictObject({
 
 export type BasicCacheConfig = z.infer<typeof BasicCacheConfig>;
 export type BasicPolicyConfig = z.infer<typeof BasicPolicyConfig>;
+
+/** `auth: [{ type: basic, ... }]` on a route. */
+export const BasicAuthenticatorConfig = BasicPolicyConfig.safeExtend({
+  type: z.literal("basic").describe("Authenticates with HTTP Basic against the control plane's hashed passwords"),
+  hideCredential: z
+    .boolean()
+    .default(true)
+    .describe("Remove the Authorization header before forwarding: the upstream learns who called from X-Consumer-Id, and never sees the credential"),
+});
+
+export type BasicAuthenticatorConfig = z.infer<typeof BasicAuthenticatorConfig>;

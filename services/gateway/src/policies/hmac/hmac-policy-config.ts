@@ -41,3 +41,14 @@ export const HmacPolicyConfig = z.strictObject({
 });
 
 export type HmacPolicyConfig = z.infer<typeof HmacPolicyConfig>;
+
+/** `auth: [{ type: hmac, ... }]` on a route. */
+export const HmacAuthenticatorConfig = HmacPolicyConfig.safeExtend({
+  type: z.literal("hmac").describe("Authenticates with an HMAC-SHA256 request signature (docs/hmac-signing.md)"),
+  hideCredential: z
+    .boolean()
+    .default(true)
+    .describe("Remove the Authorization header before forwarding: the upstream learns who called from X-Consumer-Id, and never sees the credential"),
+});
+
+export type HmacAuthenticatorConfig = z.infer<typeof HmacAuthenticatorConfig>;

@@ -55,3 +55,14 @@ function isHttpsOrLoopback(url: string): boolean {
   const parsed = new URL(url);
   return parsed.protocol === "https:" || loopbackHosts.has(parsed.hostname) || parsed.hostname.startsWith("127.");
 }
+
+/** `auth: [{ type: introspection, ... }]` on a route. */
+export const IntrospectionAuthenticatorConfig = IntrospectionPolicyConfig.safeExtend({
+  type: z.literal("introspection").describe("Authenticates with an opaque Bearer token checked at the authorization server (RFC 7662)"),
+  hideCredential: z
+    .boolean()
+    .default(true)
+    .describe("Remove the Authorization header before forwarding: the upstream learns who called from X-Consumer-Id, and never sees the credential"),
+});
+
+export type IntrospectionAuthenticatorConfig = z.infer<typeof IntrospectionAuthenticatorConfig>;

@@ -107,4 +107,10 @@ describe("IP filter", () => {
       expect(() => composeIpFilters({ empty: true, check: () => ({ ok: true }) })).toThrow(TypeError);
     });
   });
+  it("checks each address against its own family's rules: an IPv6 range never admits or refuses IPv4 clients", () => {
+    const filter = compileIpFilter(IpFilterConfig.parse({ allow: ["::/64"], deny: ["::/0"] }));
+    expect(filter.check("127.0.0.1")).toEqual({ ok: false, status: 403, reason: "client address is not on the allow list" });
+    expect(compileIpFilter(IpFilterConfig.parse({ deny: ["::/0"] })).check("203.0.113.7")).toEqual({ ok: true });
+    expect(compileIpFilter(IpFilterConfig.parse({ allow: ["0.0.0.0/0"] })).check("::1")).toMatchObject({ ok: false });
+  });
 });

@@ -20,8 +20,8 @@ interface Address {
 
 /** One configured layer (the global lists, or a route's), compiled once. */
 class IpLayer {
-  readonly #allow: BlockList | undefined;
-  readonly #deny: BlockList | undefined;
+  readonly #allow: FamilyLists | undefined;
+  readonly #deny: FamilyLists | undefined;
 
   constructor(config: IpFilterConfig) {
     this.#allow = config.allow.length > 0 ? blockListOf(config.allow) : undefined;
@@ -33,12 +33,12 @@ class IpLayer {
   }
 
   denies(address: Address): boolean {
-    return this.#deny?.check(address.ip, address.family) ?? false;
+    return this.#deny?.[address.family].check(address.ip, address.family) ?? false;
   }
 
   /** True when there is no allow list, or the address is on it. */
   allows(address: Address): boolean {
-    return this.#allow?.check(address.ip, address.family) ?? true;
+    return this.#allow?.[address.family].check(address.ip, address.family) ?? true;
   }
 }
 
@@ -82,24 +82,35 @@ export function composeIpFilters(...filters: IpFilter[]): IpFilter {
 }
 
 /**
+ * One BlockList per family, each address checked against its own family's rules only:
+ * a single BlockList also matches IPv4 addresses against IPv6 ranges that contain the
+ * IPv4-mapped block, so `allow: ["::/64"]` (meant for some IPv6 clients) would let
+ * every IPv4 client in.
+ */
+interface FamilyLists {
+  ipv4: BlockList;
+  ipv6: BlockList;
+}
+
+/**
  * Every rule is added as written. A rule written as an IPv4-mapped IPv6 address or
  * range (`::ffff:10.0.0.0/104`) is also added as the IPv4 rule it means, because
  * clients are compared in their IPv4 form (see parseAddress).
  */
-function blockListOf(entries: readonly string[]): BlockList {
-  const list = new BlockList();
+function blockListOf(entries: readonly string[]): FamilyLists {
+  const lists: FamilyLists = { ipv4: new BlockList(), ipv6: new BlockList() };
   for (const entry of entries) {
     const [ip, bitsText] = entry.split("/") as [string, string | undefined];
     const family = isIPv6(ip) ? "ipv6" : "ipv4";
     const bits = bitsText === undefined ? undefined : Number(bitsText);
-    if (bits === undefined) list.addAddress(ip, family);
-    else list.addSubnet(ip, bits, family);
+    if (bits === undefined) lists[family].addAddress(ip, family);
+    else lists[family].addSubnet(ip, bits, family);
     const mapped = family === "ipv6" ? ipv4MappedAddress(ip) : undefined;
     if (mapped === undefined) continue;
-    if (bits === undefined) list.addAddress(mapped, "ipv4");
-    else if (bits >= 96) list.addSubnet(mapped, bits - 96, "ipv4");
+    if (bits === undefined) lists.ipv4.addAddress(mapped, "ipv4");
+    else if (bits >= 96) lists.ipv4.addSubnet(mapped, bits - 96, "ipv4");
   }
-  return list;
+  return lists;
 }
 
 /**

@@ -90,3 +90,17 @@ function isHttpsOrLoopback(url: string): boolean {
   const parsed = new URL(url);
   return parsed.protocol === "https:" || loopbackHosts.has(parsed.hostname) || parsed.hostname.startsWith("127.");
 }
+
+/**
+ * `auth: [{ type: jwt, ... }]` on a route: the policy's config plus its type and
+ * what happens to the token once it was checked.
+ */
+export const JwtAuthenticatorConfig = JwtPolicyConfig.safeExtend({
+  type: z.literal("jwt").describe("Authenticates with a Bearer JWT verified against its issuer's JWKS"),
+  hideCredential: z
+    .boolean()
+    .default(true)
+    .describe("Remove the Authorization header before forwarding: the upstream learns who called from X-Consumer-Id, and never sees the credential"),
+});
+
+export type JwtAuthenticatorConfig = z.infer<typeof JwtAuthenticatorConfig>;

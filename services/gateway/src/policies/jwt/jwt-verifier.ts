@@ -181,7 +181,8 @@ function scopesOf(payload: JWTPayload): string[] {
 /** A short, token-free reason for the event. jose's messages name claims, never values. */
 function refusalReason(error: unknown): string {
   if (error instanceof errors.JWTExpired) return "token expired";
-  if (error instanceof errors.JWTClaimValidationFailed) return `claim "${error.claim}" refused: ${error.reason}`;
+  // jose's message says what failed ('unexpected "aud" claim value') and never quotes a value.
+  if (error instanceof errors.JWTClaimValidationFailed) return `claim "${error.claim}" refused: ${error.message}`;
   if (error instanceof errors.JOSEAlgNotAllowed) return "token algorithm not allowed";
   if (error instanceof errors.JWSSignatureVerificationFailed) return "token signature invalid";
   if (error instanceof errors.JWKSNoMatchingKey) return "no key in the issuer's key set matches the token";

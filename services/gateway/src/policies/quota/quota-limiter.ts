@@ -1,12 +1,10 @@
-import type { Quota } from "@tollgate/events";
+import { quotaCounterKey, quotaWindow, type Quota, type QuotaWindow } from "@tollgate/events";
 import type { Logger } from "@tollgate/observability";
 import { systemClock, type Clock } from "../../clock.js";
 import type { StoreFailureMode } from "../rate-limit/rate-limit-policy-config.js";
-import { quotaCounterKey } from "./quota-counter-key.js";
 import type { QuotaCount, QuotaCounterStore } from "./quota-counter-store.js";
 import type { MemoryQuotaCounterStore } from "./memory-quota-counter-store.js";
 import { quotaHeaders } from "./quota-headers.js";
-import { quotaWindow, type QuotaWindow } from "./quota-window.js";
 
 /** Whose quota a request draws from, as the authorization stage resolved it. */
 export interface QuotaSubject {

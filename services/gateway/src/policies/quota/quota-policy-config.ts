@@ -46,3 +46,11 @@ export const QuotaPolicyConfig = z.strictObject({
 
 export type QuotaStoreConfig = z.infer<typeof QuotaStoreConfig>;
 export type QuotaPolicyConfig = z.infer<typeof QuotaPolicyConfig>;
+
+/** What a route says about quotas; the quotas themselves come from the caller's plan. */
+export const RouteQuotaConfig = z.strictObject({
+  enabled: z.boolean().default(true).describe("Count requests on this route against the caller's plan quota; false leaves the route unmetered"),
+  onStoreFailure: StoreFailureMode.optional().describe("This route's choice while Redis is unreachable; the policy's onStoreFailure when absent"),
+});
+
+export type RouteQuotaConfig = z.infer<typeof RouteQuotaConfig>;

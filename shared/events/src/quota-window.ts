@@ -1,4 +1,4 @@
-import type { Quota } from "@tollgate/events";
+import type { Quota } from "./control-events.js";
 
 export type QuotaPeriod = Quota["period"];
 
@@ -12,13 +12,20 @@ export interface QuotaWindow {
 const dayMs = 86_400_000;
 
 /**
- * The quota period that contains instant `at`: calendar days and months in UTC, or,
- * with a billing anchor, periods aligned to the anchor's time of day (day) or day of the
- * month and time of day (month; the 29th to 31st fall on the last day of shorter months).
+ * The quota period that contains instant `at`.
  *
- * A copy of the gateway's quota-window.ts (services never import one another), pinned
- * by the same table of cases in both test files: the gateway counts a request in the
- * period this names, and the projector reconciles that same period's counter.
+ * Without an anchor, periods are calendar days and months in UTC. With a billing anchor
+ * (SubscriptionStarted's billingAnchor, in epoch ms), periods are aligned to it: a daily
+ * period starts at the anchor's time of day, a monthly one on the anchor's day of the
+ * month at its time of day. An anchor on the 29th to 31st falls on the last day of
+ * shorter months, as Stripe's billing_cycle_anchor does: anchored on Jan 31, the periods
+ * start Jan 31, Feb 28 (29), Mar 31, Apr 30...
+ *
+ * This is the one definition of a quota period: the gateway counts a request in the
+ * period this names, the quota projector counts the log in it and reconciles that
+ * period's counter, and the control plane reports usage for it. It lives in the events
+ * package because it is a contract about the log (which period a request event falls
+ * in), not a piece of any one service.
  */
 export function quotaWindow(at: number, period: QuotaPeriod, anchor: number | null = null): QuotaWindow {
   if (period === "day") {

@@ -1,0 +1,107 @@
+import { openEventStore, SubscriptionRunner, type EventStore } from "@tollgate/eventstore";
+import type { Logger, Registry } from "@tollgate/observability";
+import { createBillingProjector } from "./billing-projector.js";
+import type { BillingProjectorConfig } from "./billing-projector-config.js";
+import { defaultBillingRules, type BillingRules } from "./billing-rules.js";
+import { BILLING_STORE_SCHEMA_VERSION } from "./billing-store-schema.js";
+import { registerBillingMetrics } from "./projector-metrics.js";
+import { SqliteBillingStore } from "./sqlite-billing-store.js";
+import { createStripeClient, stripeMeterEventSender, type MeterEventSender } from "./stripe-meter-sender.js";
+import { UsageReporter } from "./usage-reporter.js";
+
+export interface RunningBillingProjector {
+  runner: SubscriptionRunner;
+  store: SqliteBillingStore;
+  eventStore: EventStore;
+  /** Null without a Stripe key: usage is counted and stays pending. */
+  reporter: UsageReporter | null;
+  ready(): boolean;
+  /** Stops the runner (the batch in flight commits) and the reporter (the send in flight finishes), closes everything. */
+  close(): Promise<void>;
+}
+
+/** The billing rules of each plan: the plan's overrides over the defaults. */
+export function billingRulesFor(config: BillingProjectorConfig): (planId: string | null) => BillingRules {
+  const defaults = { ...defaultBillingRules, ...config.billing.defaults };
+  const perPlan = new Map(Object.entries(config.billing.plans).map(([planId, rules]) => [planId, { ...defaults, ...rules }]));
+  return (planId) => (planId === null ? defaults : (perPlan.get(planId) ?? defaults));
+}
+
+export interface BillingProjectorDependencies {
+  logger: Logger;
+  registry: Registry;
+  /** The Stripe secret key (config, else STRIPE_SECRET_KEY); null: no reporting. */
+  secretKey: string | null;
+  /** Tests: replaces the stripe SDK sender. */
+  sender?: MeterEventSender;
+}
+
+/** Opens the log and the store, starts projecting, and reporting when there is a key. */
+export async function startBillingProjector(config: BillingProjectorConfig, dependencies: BillingProjectorDependencies): Promise<RunningBillingProjector> {
+  const { logger, registry, secretKey } = dependencies;
+  const opened = await openEventStore(config.eventStore);
+  const store = SqliteBillingStore.open({ file: config.store.file, synchronous: config.store.synchronous, name: config.name, rulesFor: billingRulesFor(config) });
+  if (store.resetFromVersion !== null) {
+    logger.warn({ file: config.store.file, fromVersion: store.resetFromVersion, toVersion: BILLING_STORE_SCHEMA_VERSION }, "billing projection had another schema version: replaying the log from position 0 (the report ledger is kept)");
+  }
+  const sender =
+    dependencies.sender ??
+    (secretKey === null
+      ? null
+      : stripeMeterEventSender(createStripeClient({ secretKey, host: config.stripe.host, port: config.stripe.port, protocol: config.stripe.protocol, timeoutMs: config.stripe.timeoutMs })));
+  const reporter =
+    sender === null
+      ? null
+      : new UsageReporter({
+          store,
+          eventStore: opened.store,
+          sender,
+          backoff: { initialMs: config.reporter.backoffInitialMs, maxMs: config.reporter.backoffMaxMs },
+          pollIntervalMs: config.reporter.pollIntervalMs,
+          logger,
+        }).start();
+  if (reporter === null) logger.warn("no Stripe secret key (stripe.secretKey or STRIPE_SECRET_KEY): usage is counted and stays pending until one is configured");
+
+  const projector = createBillingProjector({ store, logger, onCommitted: () => reporter?.kick() });
+  let failing = false;
+  const runner = new SubscriptionRunner({
+    store: opened.store,
+    checkpoints: opened.checkpoints,
+    projector,
+    maxBatchSize: config.runner.maxBatchSize,
+    maxBatchWaitMs: config.runner.maxBatchWaitMs,
+    backoff: { initialMs: config.runner.backoffInitialMs, maxMs: config.runner.backoffMaxMs },
+    onError: (error, retry) => {
+      if (!failing || retry.consecutiveFailures % 10 === 0) logger.error({ err: error, ...retry }, "billing projection failed; retrying from the committed checkpoint");
+      failing = true;
+    },
+    onBatch: () => {
+      if (failing) logger.info("billing projection applies batches again");
+      failing = false;
+    },
+  }).start();
+
+  registerBillingMetrics(registry, {
+    runner: () => runner.status(),
+    head: () => opened.store.headPosition(),
+    billing: () => store.stats(),
+    reporter: () => reporter?.stats() ?? null,
+  });
+
+  return {
+    runner,
+    store,
+    eventStore: opened.store,
+    reporter,
+    ready: () => {
+      const status = runner.status();
+      return (status.state === "waiting" || status.state === "handling") && status.consecutiveFailures === 0;
+    },
+    close: async () => {
+      await runner.stop();
+      await reporter?.stop();
+      store.close();
+      await opened.store.close();
+    },
+  };
+}

@@ -1,0 +1,127 @@
+/**
+ * The tables of the billing projector's own SQLite file. Two kinds of data live here,
+ * with different lifetimes:
+ *
+ * - the projection (plans, subscriptions, customers, usage): a pure function of the log,
+ *   written with the projector's checkpoint in one transaction. A rebuild, or a file of
+ *   another schema version, drops it and replays the log from position 0;
+ * - the report ledger (`billing_reports`): every report planned, with its range, its
+ *   identifier and whether Stripe accepted it. It is never dropped by a rebuild: it is
+ *   what makes a replay continue from the ranges already billed instead of billing them
+ *   again.
+ *
+ * Positions are stored as INTEGER (64-bit) and read as JavaScript numbers, exact up to
+ * 2^53: beyond any position the SQLite log reaches.
+ */
+export const BILLING_STORE_SCHEMA_VERSION = 1;
+
+export const billingProjectionTables = ["billing_plans", "billing_subscriptions", "billing_customers", "billing_usage"] as const;
+
+export const billingStoreSchema = `
+  CREATE TABLE IF NOT EXISTS billing_schema (
+    id      INTEGER PRIMARY KEY CHECK (id = 1),
+    version INTEGER NOT NULL
+  ) STRICT;
+  CREATE TABLE IF NOT EXISTS billing_plans (
+    plan_id          TEXT PRIMARY KEY,
+    meter_event_name TEXT,
+    stripe_price_id  TEXT,
+    pricing          TEXT
+  ) STRICT;
+  CREATE TABLE IF NOT EXISTS billing_subscriptions (
+    subscription_id TEXT PRIMARY KEY,
+    consumer_id     TEXT NOT NULL,
+    plan_id         TEXT NOT NULL,
+    billing_anchor  INTEGER
+  ) STRICT;
+  CREATE TABLE IF NOT EXISTS billing_customers (
+    consumer_id        TEXT PRIMARY KEY,
+    stripe_customer_id TEXT
+  ) STRICT;
+  CREATE TABLE IF NOT EXISTS billing_usage (
+    subscription_id  TEXT    NOT NULL,
+    meter_event_name TEXT    NOT NULL,
+    period_start     INTEGER NOT NULL,
+    period_end       INTEGER NOT NULL,
+    plan_id          TEXT,
+    units            INTEGER NOT NULL,
+    through_position INTEGER NOT NULL,
+    last_event_at    INTEGER NOT NULL,
+    PRIMARY KEY (subscription_id, meter_event_name, period_start)
+  ) STRICT;
+  CREATE TABLE IF NOT EXISTS billing_reports (
+    report_id          TEXT PRIMARY KEY,
+    subscription_id    TEXT    NOT NULL,
+    meter_event_name   TEXT    NOT NULL,
+    period_start       INTEGER NOT NULL,
+    period_end         INTEGER NOT NULL,
+    from_position      INTEGER NOT NULL,
+    to_position        INTEGER NOT NULL,
+    units              INTEGER NOT NULL,
+    consumer_id        TEXT,
+    plan_id            TEXT,
+    stripe_customer_id TEXT    NOT NULL,
+    timestamp_seconds  INTEGER NOT NULL,
+    timestamp_clamped  INTEGER NOT NULL,
+    status             TEXT    NOT NULL CHECK (status IN ('pending', 'reported', 'rejected')),
+    attempts           INTEGER NOT NULL DEFAULT 0,
+    last_error         TEXT,
+    planned_at         INTEGER NOT NULL,
+    reported_at        INTEGER
+  ) STRICT;
+  CREATE INDEX IF NOT EXISTS billing_reports_by_usage ON billing_reports (subscription_id, meter_event_name, period_start, to_position);
+  CREATE INDEX IF NOT EXISTS billing_reports_pending ON billing_reports (status) WHERE status = 'pending';
+`;
+
+export interface PlanRow {
+  plan_id: string;
+  meter_event_name: string | null;
+  stripe_price_id: string | null;
+  pricing: string | null;
+}
+
+export interface SubscriptionRow {
+  subscription_id: string;
+  consumer_id: string;
+  plan_id: string;
+  billing_anchor: number | null;
+}
+
+export interface CustomerRow {
+  consumer_id: string;
+  stripe_customer_id: string | null;
+}
+
+export interface UsageRow {
+  subscription_id: string;
+  meter_event_name: string;
+  period_start: number;
+  period_end: number;
+  plan_id: string | null;
+  units: number;
+  through_position: number;
+  last_event_at: number;
+}
+
+export type ReportStatus = "pending" | "reported" | "rejected";
+
+export interface ReportRow {
+  report_id: string;
+  subscription_id: string;
+  meter_event_name: string;
+  period_start: number;
+  period_end: number;
+  from_position: number;
+  to_position: number;
+  units: number;
+  consumer_id: string | null;
+  plan_id: string | null;
+  stripe_customer_id: string;
+  timestamp_seconds: number;
+  timestamp_clamped: number;
+  status: ReportStatus;
+  attempts: number;
+  last_error: string | null;
+  planned_at: number;
+  reported_at: number | null;
+}

@@ -1,0 +1,14 @@
+export * from "./billing-rules.js";
+export * from "./billing-period.js";
+export * from "./usage-aggregation.js";
+export * from "./usage-report.js";
+export * from "./report-backoff.js";
+export * from "./rating.js";
+export { BILLING_STORE_SCHEMA_VERSION } from "./billing-store-schema.js";
+export * from "./sqlite-billing-store.js";
+export * from "./stripe-meter-sender.js";
+export * from "./usage-reporter.js";
+export * from "./billing-projector.js";
+export * from "./billing-projector-config.js";
+export * from "./projector-metrics.js";
+export * from "./billing-projector-service.js";

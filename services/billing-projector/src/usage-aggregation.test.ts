@@ -1,0 +1,125 @@
+import type { TollgateEvent } from "@tollgate/events";
+import { describe, expect, it } from "vitest";
+import { defaultBillingRules, isBillable, type BillingRules } from "./billing-rules.js";
+import { completed, consumerLabelled, consumerRegistered, failed, planCreated, planMeterChanged, rejected, subscriptionPlanChanged, subscriptionStarted } from "./test-support/billing-fixtures.js";
+import { aggregateBatch, type BillingChanges, type BillingReader, type UsageAggregate } from "./usage-aggregation.js";
+
+const emptyReader: BillingReader = { plan: () => null, subscription: () => null, customer: () => null, usage: () => null };
+const rules = (): BillingRules => defaultBillingRules;
+
+function aggregate(events: readonly TollgateEvent[], rulesFor: (planId: string | null) => BillingRules = rules): BillingChanges {
+  return aggregateBatch(events.map((event, index) => ({ position: BigInt(index + 1), event })), emptyReader, rulesFor);
+}
+
+function units(changes: BillingChanges): Record<string, Pick<UsageAggregate, "units" | "throughPosition" | "periodStart">> {
+  return Object.fromEntries(
+    [...changes.usage.values()].map((usage) => [
+      `${usage.subscriptionId}|${usage.meterEventName}|${new Date(usage.periodStart).toISOString()}`,
+      { units: usage.units, throughPosition: usage.throughPosition, periodStart: usage.periodStart },
+    ]),
+  );
+}
+
+describe("billing aggregation (pure)", () => {
+  it("counts billable requests per subscription, meter and calendar month (UTC), by each request's startedAt", () => {
+    const changes = aggregate([
+      planCreated("metered", "api_requests"),
+      subscriptionStarted("sub-1", "consumer-1", "metered"),
+      completed({ startedAt: "2025-06-30T23:59:59.999Z" }), // 3
+      completed({ startedAt: "2025-07-01T00:00:00.000Z" }), // 4
+      completed({ startedAt: "2025-07-15T10:00:00.000Z" }, 404), // 5: 4xx bills by default
+      completed({ startedAt: "2025-07-15T10:00:00.000Z" }, 503), // upstream 5xx: not by default
+      completed({ startedAt: "2025-07-15T10:00:00.000Z" }, 200, "hit"), // 7: cache hits bill by default
+      rejected({ startedAt: "2025-07-15T10:00:00.000Z" }),
+      failed({ startedAt: "2025-07-15T10:00:00.000Z" }),
+      failed({ startedAt: "2025-07-15T10:00:00.000Z" }, "client-abort"),
+      completed({ startedAt: "2025-07-15T10:00:00.000Z", subscriptionId: null, planId: null }),
+    ]);
+    expect(units(changes)).toEqual({
+      "sub-1|api_requests|2025-06-01T00:00:00.000Z": { units: 1, throughPosition: 3n, periodStart: Date.UTC(2025, 5, 1) },
+      "sub-1|api_requests|2025-07-01T00:00:00.000Z": { units: 3, throughPosition: 7n, periodStart: Date.UTC(2025, 6, 1) },
+    });
+    const july = [...changes.usage.values()].find((usage) => usage.periodStart === Date.UTC(2025, 6, 1))!;
+    expect(july).toMatchObject({ periodEnd: Date.UTC(2025, 7, 1), planId: "metered", lastEventAt: Date.parse("2025-07-15T10:00:00.000Z") });
+  });
+
+  it("aligns periods to the subscription's billing anchor", () => {
+    const changes = aggregate([
+      planCreated("metered", "api_requests"),
+      subscriptionStarted("sub-1", "consumer-1", "metered", "2025-01-31T10:00:00.000Z"),
+      completed({ startedAt: "2025-02-28T09:00:00.000Z" }),
+      completed({ startedAt: "2025-02-28T12:00:00.000Z" }),
+    ]);
+    expect(Object.keys(units(changes))).toEqual(["sub-1|api_requests|2025-01-31T10:00:00.000Z", "sub-1|api_requests|2025-02-28T10:00:00.000Z"]);
+  });
+
+  it("bills under the plan as it stood at each point of the log: meter changes, plan changes, unmetered plans", () => {
+    const changes = aggregate([
+      planCreated("metered", "api_requests"),
+      planCreated("free", null),
+      subscriptionStarted("sub-1", "consumer-1", "metered"),
+      completed({}),
+      planMeterChanged("metered", "api_calls_v2"),
+      completed({}),
+      subscriptionPlanChanged("sub-1", "consumer-1", "metered", "free"),
+      completed({ planId: "free" }), // unmetered: not billed
+      completed({ planId: null }), // no plan on the event: the subscription's plan (free)
+    ]);
+    expect(units(changes)).toEqual({
+      "sub-1|api_requests|2025-06-01T00:00:00.000Z": { units: 1, throughPosition: 4n, periodStart: Date.UTC(2025, 5, 1) },
+      "sub-1|api_calls_v2|2025-06-01T00:00:00.000Z": { units: 1, throughPosition: 6n, periodStart: Date.UTC(2025, 5, 1) },
+    });
+    expect(changes.subscriptions.get("sub-1")).toMatchObject({ planId: "free", consumerId: "consumer-1" });
+  });
+
+  it("applies per-plan billing rules and continues from stored documents", () => {
+    const stored: UsageAggregate = {
+      subscriptionId: "sub-1",
+      meterEventName: "api_requests",
+      periodStart: Date.UTC(2025, 5, 1),
+      periodEnd: Date.UTC(2025, 6, 1),
+      planId: "metered",
+      units: 40,
+      throughPosition: 90n,
+      lastEventAt: Date.parse("2025-06-10T00:00:00.000Z"),
+    };
+    const reader: BillingReader = {
+      plan: (planId) => (planId === "metered" ? { planId, meterEventName: "api_requests", stripePriceId: null, pricing: null } : null),
+      subscription: () => ({ subscriptionId: "sub-1", consumerId: "consumer-1", planId: "metered", billingAnchor: null }),
+      customer: () => null,
+      usage: () => stored,
+    };
+    const strict: BillingRules = { ...defaultBillingRules, cacheHits: false, upstreamServerErrors: true };
+    const events = [completed({}, 200, "hit"), completed({}, 503), completed({})].map((event, index) => ({ position: BigInt(100 + index), event }));
+    const changes = aggregateBatch(events, reader, () => strict);
+    expect([...changes.usage.values()]).toEqual([{ ...stored, units: 42, throughPosition: 102n, lastEventAt: Date.parse("2025-06-15T12:00:00.000Z") }]);
+  });
+
+  it("links consumers to their Stripe customer through the stripeCustomerId label", () => {
+    const changes = aggregate([consumerRegistered("c-1", null), consumerRegistered("c-2", "cus_2"), consumerLabelled("c-1", "cus_1")]);
+    expect(Object.fromEntries([...changes.customers].map(([id, link]) => [id, link.stripeCustomerId]))).toEqual({ "c-1": "cus_1", "c-2": "cus_2" });
+  });
+
+  it("bills exactly what the quota projector's rules bill (the rules, case by case)", () => {
+    const cases: [string, boolean][] = [
+      ["200", isBillable(completed({}), defaultBillingRules)],
+      ["404", isBillable(completed({}, 404), defaultBillingRules)],
+      ["503", isBillable(completed({}, 503), defaultBillingRules)],
+      ["hit", isBillable(completed({}, 200, "hit"), defaultBillingRules)],
+      ["rejected", isBillable(rejected({}), defaultBillingRules)],
+      ["gateway failure", isBillable(failed({}), defaultBillingRules)],
+      ["fallback", isBillable(failed({}, "upstream-error", 1, true), { ...defaultBillingRules, fallbacks: true })],
+      ["never reached upstream", isBillable(failed({}, "client-abort", 0), { ...defaultBillingRules, clientAborts: true })],
+    ];
+    expect(Object.fromEntries(cases)).toEqual({
+      "200": true,
+      "404": true,
+      "503": false,
+      hit: true,
+      rejected: false,
+      "gateway failure": false,
+      fallback: true,
+      "never reached upstream": false,
+    });
+  });
+});
