@@ -2,7 +2,7 @@ import { openEventStore, SubscriptionRunner, type EventStore } from "@tollgate/e
 import type { Logger, Registry } from "@tollgate/observability";
 import { createBillingProjector } from "./billing-projector.js";
 import type { BillingProjectorConfig } from "./billing-projector-config.js";
-import { defaultBillingRules, type BillingRules } from "./billing-rules.js";
+import { defaultBillingRules, type BillingRules } from "@tollgate/events";
 import { BILLING_STORE_SCHEMA_VERSION } from "./billing-store-schema.js";
 import { registerBillingMetrics } from "./projector-metrics.js";
 import { SqliteBillingStore } from "./sqlite-billing-store.js";

@@ -1,4 +1,4 @@
-export * from "./billing-rules.js";
+export * from "@tollgate/events";
 export * from "./billing-period.js";
 export * from "./usage-aggregation.js";
 export * from "./usage-report.js";

@@ -1,9 +1,8 @@
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfigFile } from "@tollgate/config";
-import { createLogger, createMetricsRegistry } from "@tollgate/observability";
+import { createLogger, createMetricsRegistry, createStatusServer, exitOnShutdownSignals } from "@tollgate/observability";
 import { BillingProjectorConfig } from "./billing-projector-config.js";
 import { startBillingProjector } from "./billing-projector-service.js";
-import { createStatusServer } from "./status-server.js";
 
 const usage =
   "usage: node services/billing-projector/dist/main.js --config <file.yaml|file.json>\n" +
@@ -42,26 +41,10 @@ async function main(): Promise<number | null> {
   const projector = await startBillingProjector(config, { logger, registry, secretKey });
   const status = createStatusServer({ host: config.status.host, port: config.status.port, registry, ready: () => projector.ready() });
 
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) {
-      logger.warn({ signal }, "second signal during shutdown; exiting now");
-      process.exit(1);
-    }
-    stopping = true;
-    logger.info({ signal }, "shutting down");
-    void (async () => {
-      await projector.close();
-      await status.close();
-      logger.info("stopped");
-      process.exit(0);
-    })().catch((error: unknown) => {
-      logger.fatal({ err: error }, "shutdown failed");
-      process.exit(1);
-    });
-  };
-  process.on("SIGTERM", stop);
-  process.on("SIGINT", stop);
+  exitOnShutdownSignals(logger, async () => {
+    await projector.close();
+    await status.close();
+  });
 
   const address = await status.listen();
   logger.info(

@@ -1,6 +1,5 @@
-import { parseEvent, PlanPricing } from "@tollgate/events";
+import { type BillingRules, parseEvent, PlanPricing } from "@tollgate/events";
 import { openSqliteDatabase, SqliteCheckpointStore, type Position, type RecordedEvent } from "@tollgate/eventstore";
-import type { BillingRules } from "./billing-rules.js";
 import {
   BILLING_STORE_SCHEMA_VERSION,
   billingProjectionTables,

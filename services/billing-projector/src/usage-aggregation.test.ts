@@ -1,6 +1,5 @@
-import type { TollgateEvent } from "@tollgate/events";
+import { type BillingRules, defaultBillingRules, isBillable, type TollgateEvent } from "@tollgate/events";
 import { describe, expect, it } from "vitest";
-import { defaultBillingRules, isBillable, type BillingRules } from "./billing-rules.js";
 import { completed, consumerLabelled, consumerRegistered, failed, planCreated, planMeterChanged, rejected, subscriptionPlanChanged, subscriptionStarted } from "./test-support/billing-fixtures.js";
 import { aggregateBatch, type BillingChanges, type BillingReader, type UsageAggregate } from "./usage-aggregation.js";
 

@@ -1,6 +1,5 @@
-import type { ConsumerEvent, PlanEvent, PlanPricing, RequestEvent, SubscriptionEvent, TollgateEvent } from "@tollgate/events";
+import { type BillingRules, type ConsumerEvent, isBillable, type PlanEvent, type PlanPricing, type RequestEvent, type SubscriptionEvent, type TollgateEvent } from "@tollgate/events";
 import { billingPeriod } from "./billing-period.js";
-import { isBillable, type BillingRules } from "./billing-rules.js";
 
 /**
  * The billing projection, as pure functions of (document, event). Documents:

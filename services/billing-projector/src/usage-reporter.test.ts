@@ -1,10 +1,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { billingStream, UsageReported, type TollgateEvent } from "@tollgate/events";
+import { billingStream, defaultBillingRules, type TollgateEvent, UsageReported } from "@tollgate/events";
 import { InMemoryEventStore } from "@tollgate/eventstore";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { defaultBillingRules } from "./billing-rules.js";
 import { SqliteBillingStore } from "./sqlite-billing-store.js";
 import { MeterEventError, type MeterEventRequest, type MeterEventSender } from "./stripe-meter-sender.js";
 import { completed, consumerLabelled, consumerRegistered, planCreated, recorded, rejected, subscriptionStarted } from "./test-support/billing-fixtures.js";

@@ -1,5 +1,4 @@
-import type { UsageReported } from "@tollgate/events";
-import { billingStream } from "@tollgate/events";
+import { billingStream, type UsageReported } from "@tollgate/events";
 import type { EventStore } from "@tollgate/eventstore";
 import type { Logger } from "@tollgate/observability";
 import { reportBackoffDelay, type ReportBackoff } from "./report-backoff.js";

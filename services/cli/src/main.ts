@@ -9,7 +9,7 @@ import { startPlatform } from "./commands/start-platform.js";
 const usage = `tollgate <command>
 
 Commands:
-  start [--gateway-config FILE] [--control-plane-config FILE] [--quota-projector-config FILE] [--analytics-projector-config FILE] [--demo-port N]
+  start [--gateway-config FILE] [--control-plane-config FILE] [--quota-projector-config FILE] [--analytics-projector-config FILE] [--billing-projector-config FILE] [--demo-port N]
       Start every Tollgate service on embedded defaults, with a demo upstream.
   events tail [-n N] [--follow] [--json] [--store FILE | --esdb CONNECTION_STRING]
       Print the latest events of the log (default ./data/events.db).
@@ -29,6 +29,7 @@ async function main(argv: string[]): Promise<number> {
           "control-plane-config": { type: "string", default: defaultConfig("control-plane.yaml") },
           "quota-projector-config": { type: "string", default: defaultConfig("quota-projector.yaml") },
           "analytics-projector-config": { type: "string", default: defaultConfig("analytics-projector.yaml") },
+          "billing-projector-config": { type: "string", default: defaultConfig("billing-projector.yaml") },
           "demo-port": { type: "string", default: "9090" },
         },
       });
@@ -37,6 +38,7 @@ async function main(argv: string[]): Promise<number> {
         controlPlaneConfig: resolve(values["control-plane-config"]),
         quotaProjectorConfig: resolve(values["quota-projector-config"]),
         analyticsProjectorConfig: resolve(values["analytics-projector-config"]),
+        billingProjectorConfig: resolve(values["billing-projector-config"]),
         demoHost: "127.0.0.1",
         demoPort: Number(values["demo-port"]),
       });

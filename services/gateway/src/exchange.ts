@@ -260,12 +260,12 @@ export class Exchange implements Dispatcher.DispatchHandler, PolicyExchange {
     const { ctx } = this;
     const route = this.route as CompiledRoute;
     const now = this.attempts === 0 ? this.startedEpochMs : ctx.clock.epochMs();
+    if (this.target !== null) (this.tried ??= new Set()).add(this.target);
     const upstream = route.upstream.pick(this, now, this.tried);
     if (upstream === null) {
       this.respondUnavailable(route.upstream.circuitOpen(now));
       return;
     }
-    if (this.target !== null) (this.tried ??= new Set()).add(this.target);
     this.target = upstream;
     this.attempts += 1;
     this.upstreamSettled = false;
@@ -295,7 +295,7 @@ export class Exchange implements Dispatcher.DispatchHandler, PolicyExchange {
     });
     // The breaker was checked by the balancer just now; should it still refuse, the attempt fails fast.
     if (!dispatched) {
-      upstream.settled("neutral", now);
+      this.reportTarget("neutral");
       this.respondUnavailable(true);
     }
   }

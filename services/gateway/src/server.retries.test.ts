@@ -3,6 +3,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { Agent, request } from "undici";
 import { afterEach, describe, expect, it } from "vitest";
+import { hash32, HashRing } from "./proxy/hash-ring.js";
 import { startGateway, type TestGateway } from "./test-support/start-gateway.js";
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -80,9 +81,16 @@ describe("retries", () => {
   it("retries a GET on another target, and records both attempts", async () => {
     const healthy = await target("ok");
     const refused = await refusedOrigin();
-    const gw = await gateway([refused, healthy.origin], { retries: { attempts: 2, backoffBaseMs: 1 } });
-    const answer = await call(`${gw.url}/api`);
-    expect(answer.status).toBe(200);
+    // Consistent hashing sends every attempt of a key to the same target, unless the balancer
+    // skips the targets already tried: a key owned by the refusing target must be retried on the other.
+    const ring = new HashRing([refused, healthy.origin].map((origin) => ({ id: origin, weight: 1, value: origin })));
+    const user = Array.from({ length: 100 }, (_, index) => `user-${index}`).find((candidate) => ring.lookup(hash32(candidate)) === refused) as string;
+    const gw = await gateway([refused, healthy.origin], { retries: { attempts: 2, backoffBaseMs: 1 } }, {
+      balancing: { algorithm: "consistent-hash", hashOn: "header", hashHeader: "x-user" },
+    });
+    const res = await request(`${gw.url}/api`, { headers: { "x-user": user } });
+    await res.body.dump();
+    expect(res.statusCode).toBe(200);
     const [event] = await gw.recorder.waitFor(1);
     expect(event).toMatchObject({ type: "RequestCompleted", data: { attempts: 2, upstream: healthy.origin, status: 200 } });
   });

@@ -1,4 +1,4 @@
-export * from "./billing-rules.js";
+export * from "@tollgate/events";
 export * from "./quota-projection.js";
 export { QUOTA_STORE_SCHEMA_VERSION } from "./quota-store-schema.js";
 export * from "./sqlite-quota-store.js";

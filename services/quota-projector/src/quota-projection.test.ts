@@ -1,6 +1,5 @@
-import { parseEvent, type RequestEvent, type TollgateEvent } from "@tollgate/events";
+import { BillingRules, defaultBillingRules, parseEvent, type RequestEvent, type TollgateEvent } from "@tollgate/events";
 import { describe, expect, it } from "vitest";
-import { BillingRules, defaultBillingRules } from "./billing-rules.js";
 import { assessRequest, projectBatch, usageKey, type PlanTerms, type ProjectionReader, type SubscriptionTerms, type UsageCounts } from "./quota-projection.js";
 import { completed, failed, planCreated, planQuotaChanged, rejected, subscriptionPlanChanged, subscriptionStarted } from "./test-support/event-fixtures.js";
 

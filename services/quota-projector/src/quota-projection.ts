@@ -1,5 +1,4 @@
-import { quotaWindow, type PlanEvent, type Quota, type QuotaPeriod, type QuotaWindow, type RequestEvent, type SubscriptionEvent, type TollgateEvent } from "@tollgate/events";
-import type { BillingRules } from "./billing-rules.js";
+import { type BillingRules, isBillable, type PlanEvent, type Quota, type QuotaPeriod, quotaWindow, type QuotaWindow, type RequestEvent, type SubscriptionEvent, type TollgateEvent } from "@tollgate/events";
 
 /**
  * The quota projection, as pure functions of (document, event). Three kinds of
@@ -126,25 +125,9 @@ export function assessRequest(
   const quota = plan?.quota ?? null;
   const window = usageWindow(Date.parse(event.data.startedAt), plan, subscription);
   const planId = event.data.planId ?? subscription?.planId ?? null;
-  let admitted = false;
-  let billable = false;
-  switch (event.type) {
-    case "RequestRejected":
-      break;
-    case "RequestCompleted": {
-      admitted = true;
-      const { status, cacheStatus } = event.data;
-      const byStatus = status >= 500 ? rules.upstreamServerErrors : status >= 400 ? rules.clientErrors : true;
-      billable = byStatus && (cacheStatus !== "hit" || rules.cacheHits);
-      break;
-    }
-    case "RequestFailed": {
-      const { attempts, fallbackServed, error } = event.data;
-      admitted = attempts > 0 || fallbackServed;
-      billable = admitted && (fallbackServed ? rules.fallbacks : error === "client-abort" ? rules.clientAborts : rules.gatewayFailures);
-      break;
-    }
-  }
+  // Admitted: it got past the quota stage, so the gateway's counter took a unit for it.
+  const admitted = event.type === "RequestCompleted" || (event.type === "RequestFailed" && (event.data.attempts > 0 || event.data.fallbackServed));
+  const billable = isBillable(event, rules);
   return { subscriptionId, planId, window, quota, admitted, billable };
 }
 

@@ -1,8 +1,7 @@
-import { EntityId } from "@tollgate/events";
+import { BillingRules, EntityId } from "@tollgate/events";
 import { EventStoreConfig, SubscriptionRunnerSettings } from "@tollgate/eventstore";
 import { logLevels, type LogLevel } from "@tollgate/observability";
 import { z } from "zod";
-import { BillingRules } from "./billing-rules.js";
 
 export const QuotaProjectorConfig = z.strictObject({
   name: z

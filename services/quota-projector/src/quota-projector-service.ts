@@ -1,7 +1,7 @@
 import { openEventStore, SubscriptionRunner, type EventStore, type OpenedEventStore, type Position } from "@tollgate/eventstore";
 import type { Logger, Registry } from "@tollgate/observability";
 import { Redis } from "ioredis";
-import { defaultBillingRules, type BillingRules } from "./billing-rules.js";
+import { defaultBillingRules, type BillingRules } from "@tollgate/events";
 import { registerProjectorMetrics } from "./projector-metrics.js";
 import { createQuotaProjector } from "./quota-projector.js";
 import type { QuotaProjectorConfig } from "./quota-projector-config.js";

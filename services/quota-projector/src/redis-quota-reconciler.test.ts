@@ -1,8 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseEvent, quotaCounterKey, quotaWindow, type Quota } from "@tollgate/events";
-import { defaultBillingRules } from "./billing-rules.js";
+import { defaultBillingRules, parseEvent, type Quota, quotaCounterKey, quotaWindow } from "@tollgate/events";
 import { projectBatch, type UsageCounts } from "./quota-projection.js";
 import { RedisQuotaReconciler } from "./redis-quota-reconciler.js";
 import { completed, planCreated, subscriptionStarted } from "./test-support/event-fixtures.js";

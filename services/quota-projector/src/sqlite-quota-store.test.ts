@@ -1,10 +1,9 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { streams, type TollgateEvent } from "@tollgate/events";
+import { defaultBillingRules, streams, type TollgateEvent } from "@tollgate/events";
 import { InMemoryCheckpointStore, InMemoryEventStore, runProjector, type RecordedEvent } from "@tollgate/eventstore";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { defaultBillingRules } from "./billing-rules.js";
 import { createQuotaProjector } from "./quota-projector.js";
 import { openSqliteDatabase } from "@tollgate/eventstore";
 import { SqliteQuotaReader } from "./sqlite-quota-reader.js";

@@ -1,7 +1,6 @@
 import { setTimeout as delay } from "node:timers/promises";
-import { parseEvent, type TollgateEvent } from "@tollgate/events";
+import { type BillingRules, parseEvent, type TollgateEvent } from "@tollgate/events";
 import { openSqliteDatabase, SqliteCheckpointStore, type Position, type RecordedEvent } from "@tollgate/eventstore";
-import type { BillingRules } from "./billing-rules.js";
 import { projectBatch, type ProjectionReader, type UsageCounts } from "./quota-projection.js";
 import {
   planOf,

@@ -5,3 +5,4 @@ export * from "./parse-event.js";
 export * from "./quota-window.js";
 export * from "./quota-counter-key.js";
 export * from "./billing-events.js";
+export * from "./billing-rules.js";

@@ -1,9 +1,10 @@
 import { z } from "zod";
+import { BillingEvent } from "./billing-events.js";
 import { ControlEvent } from "./control-events.js";
 import { RequestEvent } from "./request-events.js";
 
 /** Every event the platform records. New families are added to this union. */
-export const TollgateEvent = z.discriminatedUnion("type", [...RequestEvent.options, ...ControlEvent.options]);
+export const TollgateEvent = z.discriminatedUnion("type", [...RequestEvent.options, ...ControlEvent.options, ...BillingEvent.options]);
 export type TollgateEvent = z.infer<typeof TollgateEvent>;
 export type TollgateEventType = TollgateEvent["type"];
 

@@ -8,6 +8,7 @@ export interface StartPlatformOptions {
   controlPlaneConfig: string;
   quotaProjectorConfig: string;
   analyticsProjectorConfig: string;
+  billingProjectorConfig: string;
   demoHost: string;
   demoPort: number;
 }
@@ -40,6 +41,12 @@ export async function startPlatform(options: StartPlatformOptions): Promise<numb
       name: "analytics-projector",
       script: fileURLToPath(import.meta.resolve("@tollgate/analytics-projector/main")),
       args: ["--config", options.analyticsProjectorConfig],
+      isReady: (line) => line.msg === "listening",
+    }),
+    new ManagedProcess({
+      name: "billing-projector",
+      script: fileURLToPath(import.meta.resolve("@tollgate/billing-projector/main")),
+      args: ["--config", options.billingProjectorConfig],
       isReady: (line) => line.msg === "listening",
     }),
     new ManagedProcess({

@@ -1,4 +1,4 @@
-import { quotaCounterKey, quotaWindow, type Quota, type QuotaWindow } from "@tollgate/events";
+import { quotaCounterKey, quotaWindow, type Quota, type QuotaPeriod, type QuotaWindow } from "@tollgate/events";
 import type { Logger } from "@tollgate/observability";
 import { systemClock, type Clock } from "../../clock.js";
 import type { StoreFailureMode } from "../rate-limit/rate-limit-policy-config.js";
@@ -103,6 +103,8 @@ export class QuotaLimiter {
   readonly #metrics: QuotaMetricsSink | undefined;
   /** The last value the store gave per counter: where the insurance store starts from. */
   readonly #lastSeen = new Map<string, Seen>();
+  /** Each subscription's current period and counter key: the same for every request until the period ends. */
+  readonly #currentPeriod = new Map<string, { window: QuotaWindow; key: string; period: QuotaPeriod; anchor: number | null }>();
   /** The insurance limit per counter, fixed when the counter is first decided in memory. */
   readonly #insuranceLimits = new Map<string, number>();
   #storeDownUntil = 0;
@@ -128,6 +130,20 @@ export class QuotaLimiter {
     return quotaWindow(at, subject.quota.period, subject.billingAnchor ?? null);
   }
 
+  /** The period and counter key of a request at `at`, from the subscription's cached current period when it still applies. */
+  #current(subject: QuotaSubject, at: number): { window: QuotaWindow; key: string } {
+    const anchor = subject.billingAnchor ?? null;
+    const cached = this.#currentPeriod.get(subject.subscriptionId);
+    if (cached !== undefined && cached.period === subject.quota.period && cached.anchor === anchor && at >= cached.window.start && at < cached.window.end) {
+      return cached;
+    }
+    const window = this.windowFor(subject, at);
+    const entry = { window, key: this.counterKey(subject.subscriptionId, window), period: subject.quota.period, anchor };
+    // A request from an earlier period (a late one) is answered but does not replace the current one.
+    if (cached === undefined || window.start >= cached.window.start) this.#currentPeriod.set(subject.subscriptionId, entry);
+    return entry;
+  }
+
   /** The Redis (or memory) key of a subscription's counter for a period. */
   counterKey(subscriptionId: string, window: QuotaWindow): string {
     return quotaCounterKey(this.#prefix, subscriptionId, window);
@@ -140,8 +156,7 @@ export class QuotaLimiter {
    */
   consume(subject: QuotaSubject, options: QuotaConsumeOptions = {}): QuotaDecision | Promise<QuotaDecision> {
     const now = this.#clock.epochMs();
-    const window = this.windowFor(subject, options.at ?? now);
-    const key = this.counterKey(subject.subscriptionId, window);
+    const { window, key } = this.#current(subject, options.at ?? now);
     const cost = options.cost ?? 1;
     const expiresAt = window.end + this.#retentionMs;
     const mode = options.onStoreFailure ?? this.#defaultMode;
@@ -281,6 +296,7 @@ export class QuotaLimiter {
   }
 
   #sweep(now: number): void {
+    for (const [subscriptionId, current] of this.#currentPeriod) if (current.window.end <= now) this.#currentPeriod.delete(subscriptionId);
     this.#decisionsSinceSweep = 0;
     for (const [key, seen] of this.#lastSeen) if (seen.expiresAt <= now) this.#lastSeen.delete(key);
     this.#insurance?.sweep();

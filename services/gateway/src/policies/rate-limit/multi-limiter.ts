@@ -1,5 +1,6 @@
 import type { Logger } from "@tollgate/observability";
 import { systemClock, type Clock } from "../../clock.js";
+import type { LimitShape } from "./evaluate-limit.js";
 import type { LimitCheck, LimitVerdict, LimiterStore } from "./limiter-store.js";
 import type { MemoryLimiterStore } from "./memory-limiter-store.js";
 import type { StoreFailureMode } from "./rate-limit-policy-config.js";
@@ -180,13 +181,14 @@ export class MultiLimiter {
   }
 
   #checks(rules: readonly RateLimitRule[], subject: RateLimitSubject): LimitCheck[] {
-    const checks = rules.map((rule) => ({
-      key: rateLimitKey(this.#prefix, rule, subject),
-      shape: { algorithm: rule.algorithm, points: rule.points, windowMs: rule.windowSeconds * 1_000 },
-    }));
-    if (checks.length > 1 && new Set(checks.map((check) => check.key)).size !== checks.length) {
+    const checks: LimitCheck[] = [];
+    for (const rule of rules) {
+      const key = rateLimitKey(this.#prefix, rule, subject);
       // The same counter twice in one atomic step would be read twice and written once.
-      throw new Error(`rate limit rules must be distinct: ${rules.map((rule) => `${rule.source}/${rule.name}`).join(", ")}`);
+      for (const earlier of checks) {
+        if (earlier.key === key) throw new Error(`rate limit rules must be distinct: ${rules.map((r) => `${r.source}/${r.name}`).join(", ")}`);
+      }
+      checks.push({ key, shape: shapeOf(rule) });
     }
     return checks;
   }
@@ -293,4 +295,16 @@ export class MultiLimiter {
       "rate limit store answers again; requests admitted in memory during the outage were not counted in the shared store (the possible overshoot)",
     );
   }
+}
+
+/** A rule's shape for the stores, built once per rule object: rules are compiled once per plan or route. */
+const shapes = new WeakMap<RateLimitRule, LimitShape>();
+
+function shapeOf(rule: RateLimitRule): LimitShape {
+  let shape = shapes.get(rule);
+  if (shape === undefined) {
+    shape = { algorithm: rule.algorithm, points: rule.points, windowMs: rule.windowSeconds * 1_000 };
+    shapes.set(rule, shape);
+  }
+  return shape;
 }

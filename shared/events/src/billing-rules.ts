@@ -1,13 +1,10 @@
-import type { RequestEvent } from "@tollgate/events";
+import type { RequestEvent } from "./request-events.js";
 import { z } from "zod";
 
 /**
- * What a plan bills, request by request: the same rules, with the same defaults, as the
- * quota projector's (services/quota-projector/src/billing-rules.ts), so that the quota a
- * request used and the bill it produced never disagree. Services do not import one
- * another, so this is a copy, pinned to the quota projector's by a parity test in the
- * test workspace (test/src/billing-rules-parity.test.ts). It belongs in a shared package;
- * until it moves there, change both together.
+ * What a plan bills, request by request. One definition for the quota projector (the
+ * quota a request used) and the billing projector (the bill it produced), so the two
+ * never disagree.
  *
  * Whatever the rules, a request counts at most once: retries inside the gateway are one
  * request, and only requests that got past the gateway's quota stage can count (those
