@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { ConfigError } from "@tollgate/config";
-import { createLogger } from "@tollgate/observability";
+import { createLogger, exitOnShutdownSignals } from "@tollgate/observability";
 import { loadControlPlaneConfig } from "./config/load-control-plane-config.js";
 import { startControlPlane } from "./start-control-plane.js";
 
@@ -36,27 +36,10 @@ async function main(): Promise<number | null> {
   if (config.adminTokens.length === 0) logger.warn("no adminTokens configured: every /admin request will be refused");
   const running = await startControlPlane({ config, logger });
 
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) {
-      logger.warn({ signal }, "second signal during shutdown; exiting now");
-      process.exit(1);
-    }
-    stopping = true;
-    logger.info({ signal, graceMs: config.shutdownGraceMs }, "shutting down");
-    running.close().then(
-      () => {
-        logger.info("stopped");
-        process.exit(0);
-      },
-      (error: unknown) => {
-        logger.fatal({ err: error }, "shutdown failed");
-        process.exit(1);
-      },
-    );
-  };
-  process.on("SIGTERM", stop);
-  process.on("SIGINT", stop);
+  exitOnShutdownSignals(logger, () => {
+    logger.info({ graceMs: config.shutdownGraceMs }, "draining");
+    return running.close();
+  });
 
   const services = running.services;
   logger.info(
