@@ -1,15 +1,10 @@
 import { AnalyticsStoreConfig } from "@tollgate/analytics";
-import { EventStoreConfig, SubscriptionRunnerSettings } from "@tollgate/eventstore";
+import { projectorServiceFields, SubscriptionRunnerSettings } from "@tollgate/eventstore";
 import { logLevels, type LogLevel } from "@tollgate/observability";
 import { z } from "zod";
 
 export const AnalyticsProjectorConfig = z.strictObject({
-  name: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/)
-    .default("analytics-projector")
-    .describe("The checkpoint's name; changing it starts the projection over"),
-  eventStore: EventStoreConfig.default({ kind: "sqlite", file: "./data/events.db", synchronous: "normal", busyTimeoutMs: 5_000 }),
+  ...projectorServiceFields("analytics-projector"),
   analytics: AnalyticsStoreConfig.prefault({}).describe("Where the projection is written: ClickHouse, or the embedded SQLite file (CLICKHOUSE_URL selects ClickHouse)"),
   runner: SubscriptionRunnerSettings.prefault({ maxBatchSize: 5_000, maxBatchWaitMs: 1_000 }).describe(
     "Batches: thousands of rows or about 1 s, whichever comes first (one INSERT per batch)",

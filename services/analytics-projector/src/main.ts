@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { ConfigError, loadConfigFile } from "@tollgate/config";
+import { loadServiceConfig } from "@tollgate/config";
 import { createLogger, createMetricsRegistry, createStatusServer, exitOnShutdownSignals } from "@tollgate/observability";
 import { AnalyticsProjectorConfig } from "./analytics-projector-config.js";
 import { analyticsStoreOf, rebuildAnalyticsProjection, startAnalyticsProjector } from "./analytics-projector-service.js";
@@ -22,20 +22,9 @@ async function main(): Promise<number | null> {
     strict: true,
   });
   const path = values.config ?? process.env.TOLLGATE_ANALYTICS_PROJECTOR_CONFIG;
-  if (path === undefined || path === "") {
-    process.stderr.write(`${usage}\n`);
-    return 2;
-  }
-  let config: AnalyticsProjectorConfig;
-  try {
-    config = await loadConfigFile(path, AnalyticsProjectorConfig, { env: process.env, envPrefix: "TOLLGATE_ANALYTICS_PROJECTOR__" });
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      return 1;
-    }
-    throw error;
-  }
+  const loaded = await loadServiceConfig(path, AnalyticsProjectorConfig, { envPrefix: "TOLLGATE_ANALYTICS_PROJECTOR__", usage });
+  if ("exitCode" in loaded) return loaded.exitCode;
+  const { config } = loaded;
   const logger = createLogger({ name: "analytics-projector", level: config.logLevel });
 
   if (values.migrate) {

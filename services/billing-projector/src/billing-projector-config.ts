@@ -1,15 +1,10 @@
 import { BillingRules, EntityId } from "@tollgate/events";
-import { EventStoreConfig, SubscriptionRunnerSettings } from "@tollgate/eventstore";
+import { projectorServiceFields, SubscriptionRunnerSettings } from "@tollgate/eventstore";
 import { logLevels, type LogLevel } from "@tollgate/observability";
 import { z } from "zod";
 
 export const BillingProjectorConfig = z.strictObject({
-  name: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/)
-    .default("billing-projector")
-    .describe("The checkpoint's name; changing it starts the projection over (the report ledger is kept)"),
-  eventStore: EventStoreConfig.default({ kind: "sqlite", file: "./data/events.db", synchronous: "normal", busyTimeoutMs: 5_000 }),
+  ...projectorServiceFields("billing-projector", "The checkpoint's name; changing it starts the projection over (the report ledger is kept)"),
   store: z
     .strictObject({
       file: z.string().min(1).default("./data/billing-projector.db").describe("The projector's own SQLite file: usage, its checkpoint, and the report ledger"),

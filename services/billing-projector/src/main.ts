@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { ConfigError, loadConfigFile } from "@tollgate/config";
+import { loadServiceConfig } from "@tollgate/config";
 import { createLogger, createMetricsRegistry, createStatusServer, exitOnShutdownSignals } from "@tollgate/observability";
 import { BillingProjectorConfig } from "./billing-projector-config.js";
 import { startBillingProjector } from "./billing-projector-service.js";
@@ -19,20 +19,9 @@ const usage =
 async function main(): Promise<number | null> {
   const { values } = parseArgs({ options: { config: { type: "string", short: "c" } }, strict: true });
   const path = values.config ?? process.env.TOLLGATE_BILLING_PROJECTOR_CONFIG;
-  if (path === undefined || path === "") {
-    process.stderr.write(`${usage}\n`);
-    return 2;
-  }
-  let config: BillingProjectorConfig;
-  try {
-    config = await loadConfigFile(path, BillingProjectorConfig, { env: process.env, envPrefix: "TOLLGATE_BILLING_PROJECTOR__" });
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      return 1;
-    }
-    throw error;
-  }
+  const loaded = await loadServiceConfig(path, BillingProjectorConfig, { envPrefix: "TOLLGATE_BILLING_PROJECTOR__", usage });
+  if ("exitCode" in loaded) return loaded.exitCode;
+  const { config } = loaded;
   const logger = createLogger({ name: "billing-projector", level: config.logLevel });
   const envKey = process.env.STRIPE_SECRET_KEY;
   const secretKey = config.stripe.secretKey ?? (envKey === undefined || envKey === "" ? null : envKey);

@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { ConfigError, loadConfigFile } from "@tollgate/config";
+import { loadServiceConfig } from "@tollgate/config";
 import { createLogger, createMetricsRegistry, createStatusServer, exitOnShutdownSignals } from "@tollgate/observability";
 import { QuotaProjectorConfig } from "./quota-projector-config.js";
 import { rebuildQuotaProjection, startQuotaProjector } from "./quota-projector-service.js";
@@ -19,20 +19,9 @@ const usage =
 async function main(): Promise<number | null> {
   const { values } = parseArgs({ options: { config: { type: "string", short: "c" }, rebuild: { type: "boolean", default: false } }, strict: true });
   const path = values.config ?? process.env.TOLLGATE_QUOTA_PROJECTOR_CONFIG;
-  if (path === undefined || path === "") {
-    process.stderr.write(`${usage}\n`);
-    return 2;
-  }
-  let config: QuotaProjectorConfig;
-  try {
-    config = await loadConfigFile(path, QuotaProjectorConfig, { env: process.env, envPrefix: "TOLLGATE_QUOTA_PROJECTOR__" });
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      return 1;
-    }
-    throw error;
-  }
+  const loaded = await loadServiceConfig(path, QuotaProjectorConfig, { envPrefix: "TOLLGATE_QUOTA_PROJECTOR__", usage });
+  if ("exitCode" in loaded) return loaded.exitCode;
+  const { config } = loaded;
   const logger = createLogger({ name: "quota-projector", level: config.logLevel });
 
   if (values.rebuild) {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { EventStoreConfig } from "../event-store-config.js";
 
 /** The tunable part of a runner, for embedding in a projector service's config schema. */
 export const SubscriptionRunnerSettings = z
@@ -37,3 +38,19 @@ export const SubscriptionRunnerSettings = z
   .describe("How a projector's subscription runner batches and retries");
 
 export type SubscriptionRunnerSettings = z.infer<typeof SubscriptionRunnerSettings>;
+
+/**
+ * The fields every projector service's config starts with: its checkpoint's `name`, and
+ * the `eventStore` it reads (the embedded SQLite log by default). Spread into the
+ * service's schema: `z.strictObject({ ...projectorServiceFields("quota-projector"), … })`.
+ */
+export function projectorServiceFields(defaultName: string, nameDescription = "The checkpoint's name; changing it starts the projection over") {
+  return {
+    name: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/)
+      .default(defaultName)
+      .describe(nameDescription),
+    eventStore: EventStoreConfig.default({ kind: "sqlite", file: "./data/events.db", synchronous: "normal", busyTimeoutMs: 5_000 }),
+  };
+}
