@@ -42,6 +42,8 @@ export function createGatewayLimiters(
     rateLimitAsync: rateStore.kind === "redis",
     quotaLimiter: quota.limiter,
     quotaAsync: quotaStore.kind === "redis",
+    // One Redis for both: the rate limits and the quota of a request go in one script call.
+    combinedStore: shared === undefined ? null : rate.redisStore,
     async close() {
       await rate.close();
       await quota.close();

@@ -24,6 +24,8 @@ import type { QuotaLimiter } from "./quota/quota-limiter.js";
 import { createQuotaStep, type BillingAnchorLookup } from "./quota/quota-step.js";
 import type { MultiLimiter } from "./rate-limit/multi-limiter.js";
 import { createRateLimitStep } from "./rate-limit/rate-limit-step.js";
+import type { RedisLimiterStore } from "./rate-limit/redis-limiter-store.js";
+import { createCombinedLimitsStep } from "./combined-limits-step.js";
 
 /** What policies are built with: the identity index, as each policy needs it. */
 export interface PolicyDependencies {
@@ -49,6 +51,11 @@ export interface LimitDependencies {
   rateLimitAsync: boolean;
   quotaLimiter: QuotaLimiter;
   quotaAsync: boolean;
+  /**
+   * Set when the rate limits and the quotas share one Redis: a route with both then
+   * decides them in one script call (combined-limits-step.ts) instead of two round trips.
+   */
+  combinedStore?: RedisLimiterStore | null;
 }
 
 type AuthenticatorFactory<Type extends AuthenticatorType> = (
@@ -119,6 +126,23 @@ export function compileRoutePolicyChain(
   // the (billed) quota; one the quota refuses has counted against the rate limits.
   if (limits !== null) {
     const authenticated = route.auth.length > 0 && dependencies !== null;
+    const withQuota = authenticated && (route.quota?.enabled ?? true);
+    const combinedStore = limits.combinedStore ?? null;
+    if (withQuota && combinedStore !== null) {
+      steps.push(
+        createCombinedLimitsStep({
+          routeId: route.id,
+          rateLimit: route.rateLimit,
+          rateLimiter: limits.rateLimiter,
+          quotaLimiter: limits.quotaLimiter,
+          store: combinedStore,
+          plans: dependencies.identity,
+          anchors: dependencies.identity,
+          onQuotaStoreFailure: route.quota?.onStoreFailure,
+        }),
+      );
+      return chainOf(steps);
+    }
     const rateLimit = createRateLimitStep({
       routeId: route.id,
       config: route.rateLimit,
@@ -127,7 +151,7 @@ export function compileRoutePolicyChain(
       async: limits.rateLimitAsync,
     });
     if (rateLimit !== null) steps.push(rateLimit);
-    if (authenticated && (route.quota?.enabled ?? true)) {
+    if (withQuota) {
       steps.push(
         createQuotaStep({
           limiter: limits.quotaLimiter,

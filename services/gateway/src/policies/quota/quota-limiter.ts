@@ -155,6 +155,28 @@ export class QuotaLimiter {
    * rejects for a store failure: that becomes an insurance decision or `unavailable`.
    */
   consume(subject: QuotaSubject, options: QuotaConsumeOptions = {}): QuotaDecision | Promise<QuotaDecision> {
+    const prepared = this.prepare(subject, options);
+    if (!(prepared instanceof PreparedQuota)) return prepared;
+    let answer: QuotaCount | Promise<QuotaCount>;
+    try {
+      answer = this.#store.consume(prepared.key, prepared.cost, subject.quota.limit, subject.quota.enforcement, prepared.expiresAt);
+    } catch (error) {
+      return this.fail(prepared, error);
+    }
+    if (!(answer instanceof Promise)) return this.#finish(subject, prepared.window, answer, "store");
+    return answer.then(
+      (count) => this.settle(prepared, count),
+      (error: unknown) => this.fail(prepared, error),
+    );
+  }
+
+  /**
+   * The first half of `consume`, for a caller that asks the store itself (the combined
+   * limits step, which sends the rate limits and the quota in one Redis call): the
+   * request's counter, or the decision when the store is known to be down. The caller
+   * then hands the store's answer to `settle`, or its failure to `fail`.
+   */
+  prepare(subject: QuotaSubject, options: QuotaConsumeOptions = {}): PreparedQuota | QuotaDecision {
     const now = this.#clock.epochMs();
     const { window, key } = this.#current(subject, options.at ?? now);
     const cost = options.cost ?? 1;
@@ -162,26 +184,30 @@ export class QuotaLimiter {
     const mode = options.onStoreFailure ?? this.#defaultMode;
     if ((this.#decisionsSinceSweep += 1) >= 10_000) this.#sweep(now);
     if (this.#storeDownUntil > now) return this.#withoutStore(subject, window, key, cost, expiresAt, mode);
+    return new PreparedQuota(subject, window, key, cost, expiresAt, mode);
+  }
 
-    let answer: QuotaCount | Promise<QuotaCount>;
-    try {
-      answer = this.#store.consume(key, cost, subject.quota.limit, subject.quota.enforcement, expiresAt);
-    } catch (error) {
-      this.#storeFailed(error);
-      return this.#withoutStore(subject, window, key, cost, expiresAt, mode);
-    }
-    if (!(answer instanceof Promise)) return this.#finish(subject, window, answer, "store");
-    return answer.then(
-      (count) => {
-        this.#storeAnswered();
-        this.#lastSeen.set(key, { used: count.used, expiresAt });
-        return this.#finish(subject, window, count, "store");
-      },
-      (error: unknown) => {
-        this.#storeFailed(error);
-        return this.#withoutStore(subject, window, key, cost, expiresAt, mode);
-      },
-    );
+  /** True while quotas are decided without the shared store, until it is tried again. */
+  storeKnownDown(): boolean {
+    return this.#storeDownUntil > this.#clock.epochMs();
+  }
+
+  /** The limiter's clock. */
+  now(): number {
+    return this.#clock.epochMs();
+  }
+
+  /** The store counted a prepared request. */
+  settle(prepared: PreparedQuota, count: QuotaCount): QuotaDecision {
+    this.#storeAnswered();
+    this.#lastSeen.set(prepared.key, { used: count.used, expiresAt: prepared.expiresAt });
+    return this.#finish(prepared.subject, prepared.window, count, "store");
+  }
+
+  /** The store failed a prepared request: the insurance store decides, or the route fails closed. */
+  fail(prepared: PreparedQuota, error: unknown): QuotaDecision {
+    this.#storeFailed(error);
+    return this.#withoutStore(prepared.subject, prepared.window, prepared.key, prepared.cost, prepared.expiresAt, prepared.mode);
   }
 
   /** Gives back `n` requests of a period (requests that turned out not to count). */
@@ -301,6 +327,19 @@ export class QuotaLimiter {
     for (const [key, seen] of this.#lastSeen) if (seen.expiresAt <= now) this.#lastSeen.delete(key);
     this.#insurance?.sweep();
   }
+}
+
+/** A request's quota counter between `prepare` and `settle` or `fail`. */
+export class PreparedQuota {
+  constructor(
+    readonly subject: QuotaSubject,
+    readonly window: QuotaWindow,
+    readonly key: string,
+    readonly cost: number,
+    /** Epoch ms when the counter may be dropped. */
+    readonly expiresAt: number,
+    readonly mode: StoreFailureMode,
+  ) {}
 }
 
 /** `daily-quota` or `monthly-quota`. */

@@ -1,7 +1,7 @@
 import { PolicyRejection, type PolicyExchange, type PolicyStep } from "../policy-step.js";
 import type { PlanLimitsLookup } from "../plan-limits.js";
 import type { StoreFailureMode } from "../rate-limit/rate-limit-policy-config.js";
-import type { QuotaDecision, QuotaLimiter } from "./quota-limiter.js";
+import type { QuotaDecision, QuotaLimiter, QuotaSubject } from "./quota-limiter.js";
 import { quotaRejection } from "./quota-problems.js";
 
 /** The subscription's billing anchor, when it has one: quota periods are aligned to it. */
@@ -30,20 +30,11 @@ export function createQuotaStep(options: QuotaStepOptions): PolicyStep {
   const { limiter, plans, anchors } = options;
   const mode = options.onStoreFailure;
 
-  function verdict(exchange: PolicyExchange, decision: QuotaDecision): PolicyRejection | null {
-    exchange.addResponseHeaders(decision.headers);
-    const rejection = quotaRejection(decision);
-    if (rejection === null) return null;
-    return new PolicyRejection("quota", rejection.problem, rejection.reason, [], rejection.limit, rejection.detail);
-  }
-
   function consume(exchange: PolicyExchange): QuotaDecision | Promise<QuotaDecision> | null {
-    const { subscriptionId, planId } = exchange;
-    if (subscriptionId === null || planId === null) return null;
-    const quota = plans.plan(planId)?.quota ?? null;
-    if (quota === null) return null;
+    const subject = quotaSubjectOf(exchange, plans, anchors);
+    if (subject === null) return null;
     const at = exchange.receivedAtMs;
-    return limiter.consume({ subscriptionId, quota, billingAnchor: anchors.billingAnchor(subscriptionId) }, mode === undefined ? { at } : { at, onStoreFailure: mode });
+    return limiter.consume(subject, mode === undefined ? { at } : { at, onStoreFailure: mode });
   }
 
   if (!options.async) {
@@ -53,7 +44,7 @@ export function createQuotaStep(options: QuotaStepOptions): PolicyStep {
         const decision = consume(exchange);
         if (decision === null) return null;
         if (decision instanceof Promise) throw new Error("the quota store answered asynchronously on a route compiled as synchronous");
-        return verdict(exchange, decision);
+        return quotaVerdict(exchange, decision);
       },
     };
   }
@@ -62,8 +53,25 @@ export function createQuotaStep(options: QuotaStepOptions): PolicyStep {
     run(exchange) {
       const decision = consume(exchange);
       if (decision === null) return null;
-      if (!(decision instanceof Promise)) return verdict(exchange, decision);
-      return decision.then((settled) => verdict(exchange, settled));
+      if (!(decision instanceof Promise)) return quotaVerdict(exchange, decision);
+      return decision.then((settled) => quotaVerdict(exchange, settled));
     },
   };
+}
+
+/** Whose quota the request draws from: null without a subscription, or on a plan without a quota. */
+export function quotaSubjectOf(exchange: PolicyExchange, plans: PlanLimitsLookup, anchors: BillingAnchorLookup): QuotaSubject | null {
+  const { subscriptionId, planId } = exchange;
+  if (subscriptionId === null || planId === null) return null;
+  const quota = plans.plan(planId)?.quota ?? null;
+  if (quota === null) return null;
+  return { subscriptionId, quota, billingAnchor: anchors.billingAnchor(subscriptionId) };
+}
+
+/** Adds the decision's Quota-* headers to the response; the refusal when the quota refused. */
+export function quotaVerdict(exchange: PolicyExchange, decision: QuotaDecision): PolicyRejection | null {
+  exchange.addResponseHeaders(decision.headers);
+  const rejection = quotaRejection(decision);
+  if (rejection === null) return null;
+  return new PolicyRejection("quota", rejection.problem, rejection.reason, [], rejection.limit, rejection.detail);
 }

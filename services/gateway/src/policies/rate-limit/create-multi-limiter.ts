@@ -17,6 +17,8 @@ export interface CreateMultiLimiterDependencies {
 
 export interface RateLimitPolicy {
   limiter: MultiLimiter;
+  /** The Redis store, for the combined limits step that also sends the quota in its call; null in memory. */
+  redisStore: RedisLimiterStore | null;
   close(): Promise<void>;
 }
 
@@ -31,20 +33,22 @@ export function createMultiLimiter(config: RateLimitPolicyConfig, dependencies: 
   };
   if (config.store.kind === "memory") {
     const store = new MemoryLimiterStore({ clock: dependencies.clock });
-    return { limiter: new MultiLimiter({ ...common, store }), close: () => store.close() };
+    return { limiter: new MultiLimiter({ ...common, store }), redisStore: null, close: () => store.close() };
   }
   const ownsClient = dependencies.redis === undefined;
   const client = dependencies.redis ?? createRedisClient(config.store.url, { logger: dependencies.logger });
   const insurance = new MemoryLimiterStore({ clock: dependencies.clock });
+  const redisStore = new RedisLimiterStore({ client, timeoutMs: config.store.timeoutMs });
   const limiter = new MultiLimiter({
     ...common,
-    store: new RedisLimiterStore({ client, timeoutMs: config.store.timeoutMs }),
+    store: redisStore,
     insurance,
     insurancePointsDivisor: config.insurance.pointsDivisor,
     retryStoreAfterMs: config.store.retryAfterMs,
   });
   return {
     limiter,
+    redisStore,
     close: async () => {
       await insurance.close();
       if (ownsClient) client.disconnect();

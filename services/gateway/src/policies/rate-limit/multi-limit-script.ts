@@ -11,10 +11,21 @@
  * same order, so the same IEEE doubles); states are written with %.17g so a double
  * survives the round trip through a string exactly.
  *
- * KEYS: one per limit. ARGV[1]: now in epoch ms, or "" to use the Redis server's clock
- * (one clock for every gateway). ARGV[2]: cost. Then three per key: algorithm
- * (1 fixed-window, 2 sliding-window, 3 token-bucket), points, window in ms.
- * Returns { allAllowed, now, then per key: allowed, remaining, resetMs, retryAfterMs }.
+ * The same step can also count the request against its subscription's quota (the
+ * combined limits step, one round trip per request instead of two): the quota counter
+ * is incremented only when every rate limit allowed the request and the quota has room
+ * (or the plan allows overage), after the rate limits were written, exactly as the two
+ * separate steps would have done one after the other.
+ *
+ * KEYS: one per limit, then the quota counter when there is one. ARGV[1]: now in epoch
+ * ms, or "" to use the Redis server's clock (one clock for every gateway). ARGV[2]:
+ * cost. ARGV[3]: the quota: 0 none, 1 hard, 2 overage; ARGV[4] its limit and ARGV[5]
+ * its counter's time to live in ms (ignored without one). Then three per limit from
+ * ARGV[6]: algorithm (1 fixed-window, 2 sliding-window, 3 token-bucket), points, window
+ * in ms.
+ * Returns { allAllowed, now, then per limit: allowed, remaining, resetMs, retryAfterMs },
+ * then, with a quota: admitted (1, 0, or -1 when a rate limit refused first and the
+ * quota was not looked at) and the counter's value (this request included when admitted).
  *
  * Redis Cluster would need every key of a request in one hash slot; this targets a
  * single Redis (or a primary with replicas / Sentinel).
@@ -27,15 +38,18 @@ if not now then
   now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 local cost = tonumber(ARGV[2])
+local quota = tonumber(ARGV[3])
+local limits = #KEYS
+if quota ~= 0 then limits = limits - 1 end
 local out = { 0, now }
 local values = {}
 local expiries = {}
 local all = true
 
-for i = 1, #KEYS do
-  local algorithm = tonumber(ARGV[3 * i])
-  local points = tonumber(ARGV[3 * i + 1])
-  local window = tonumber(ARGV[3 * i + 2])
+for i = 1, limits do
+  local algorithm = tonumber(ARGV[3 * i + 3])
+  local points = tonumber(ARGV[3 * i + 4])
+  local window = tonumber(ARGV[3 * i + 5])
   local raw = redis.call('GET', KEYS[i])
   local s = {}
   if raw then
@@ -121,12 +135,34 @@ for i = 1, #KEYS do
 end
 
 if all then
-  for i = 1, #KEYS do
+  for i = 1, limits do
     redis.call('SET', KEYS[i], values[i], 'PX', math.max(1, math.ceil(expiries[i] - now)))
   end
   out[1] = 1
 end
+
+if quota ~= 0 then
+  local key = KEYS[#KEYS]
+  local n = #out
+  if not all then
+    out[n + 1] = -1
+    out[n + 2] = 0
+  else
+    local used = tonumber(redis.call('GET', key) or '0')
+    if quota == 2 or used + cost <= tonumber(ARGV[4]) then
+      redis.call('SET', key, 0, 'PX', ARGV[5], 'NX')
+      out[n + 1] = 1
+      out[n + 2] = redis.call('INCRBY', key, cost)
+    else
+      out[n + 1] = 0
+      out[n + 2] = used
+    end
+  end
+end
 return out
 `;
+
+/** ARGV[3] of the script. */
+export const quotaCodes = { none: 0, hard: 1, overage: 2 } as const;
 
 export const algorithmCodes = { "fixed-window": 1, "sliding-window": 2, "token-bucket": 3 } as const;

@@ -149,30 +149,47 @@ export class MultiLimiter {
    * failure: that becomes an insurance decision or an `unavailable` outcome.
    */
   decide(rules: readonly RateLimitRule[], subject: RateLimitSubject, options: RateLimitDecideOptions = {}): RateLimitDecision | Promise<RateLimitDecision> {
+    const prepared = this.prepare(rules, subject, options);
+    if (!(prepared instanceof PreparedLimits)) return prepared;
+    let answer: readonly LimitVerdict[] | Promise<readonly LimitVerdict[]>;
+    try {
+      answer = this.#store.consume(prepared.checks, prepared.cost);
+    } catch (error) {
+      return this.fail(prepared, error);
+    }
+    if (!(answer instanceof Promise)) return this.#finish(rules, answer, "store", subject.routeId);
+    return answer.then(
+      (verdicts) => this.settle(prepared, verdicts),
+      (error: unknown) => this.fail(prepared, error),
+    );
+  }
+
+  /**
+   * The first half of `decide`, for a caller that asks the store itself (the combined
+   * limits step, which sends the quota in the same Redis call): the request's counters,
+   * or the decision when none is needed from the store (no rule, or the store is known
+   * to be down). The caller then hands the store's answer to `settle`, or its failure to
+   * `fail`.
+   */
+  prepare(rules: readonly RateLimitRule[], subject: RateLimitSubject, options: RateLimitDecideOptions = {}): PreparedLimits | RateLimitDecision {
     if (rules.length === 0) return noLimits;
     const cost = options.cost ?? 1;
     const checks = this.#checks(rules, subject);
     const mode = options.onStoreFailure ?? this.#defaultMode;
     if (this.#storeDownUntil > this.#clock.epochMs()) return this.#withoutStore(rules, checks, cost, mode, subject.routeId);
+    return new PreparedLimits(rules, checks, cost, mode, subject.routeId);
+  }
 
-    let answer: readonly LimitVerdict[] | Promise<readonly LimitVerdict[]>;
-    try {
-      answer = this.#store.consume(checks, cost);
-    } catch (error) {
-      this.#storeFailed(error, mode);
-      return this.#withoutStore(rules, checks, cost, mode, subject.routeId);
-    }
-    if (!(answer instanceof Promise)) return this.#finish(rules, answer, "store", subject.routeId);
-    return answer.then(
-      (verdicts) => {
-        this.#storeAnswered();
-        return this.#finish(rules, verdicts, "store", subject.routeId);
-      },
-      (error: unknown) => {
-        this.#storeFailed(error, mode);
-        return this.#withoutStore(rules, checks, cost, mode, subject.routeId);
-      },
-    );
+  /** The store answered a prepared request. */
+  settle(prepared: PreparedLimits, verdicts: readonly LimitVerdict[]): RateLimitDecision {
+    this.#storeAnswered();
+    return this.#finish(prepared.rules, verdicts, "store", prepared.routeId);
+  }
+
+  /** The store failed a prepared request: the insurance store decides, or the route fails closed. */
+  fail(prepared: PreparedLimits, error: unknown): RateLimitDecision {
+    this.#storeFailed(error, prepared.mode);
+    return this.#withoutStore(prepared.rules, prepared.checks, prepared.cost, prepared.mode, prepared.routeId);
   }
 
   /** True while decisions are made without the shared store. */
@@ -295,6 +312,17 @@ export class MultiLimiter {
       "rate limit store answers again; requests admitted in memory during the outage were not counted in the shared store (the possible overshoot)",
     );
   }
+}
+
+/** A request's rate limits between `prepare` and `settle` or `fail`. */
+export class PreparedLimits {
+  constructor(
+    readonly rules: readonly RateLimitRule[],
+    readonly checks: readonly LimitCheck[],
+    readonly cost: number,
+    readonly mode: StoreFailureMode,
+    readonly routeId: string,
+  ) {}
 }
 
 /** A rule's shape for the stores, built once per rule object: rules are compiled once per plan or route. */

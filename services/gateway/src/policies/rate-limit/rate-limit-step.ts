@@ -27,32 +27,10 @@ export interface RateLimitStepOptions {
  * collected with it. Returns null when the route can have no limit at all.
  */
 export function createRateLimitStep(options: RateLimitStepOptions): PolicyStep | null {
-  const { routeId, limiter, plans } = options;
-  const routeRules = routeRateLimitRules(routeId, options.config?.limits ?? []);
-  if (routeRules.length === 0 && plans === null) return null;
-  const planScope = options.config?.planLimitScope ?? "consumer";
-  const decideOptions: { onStoreFailure?: StoreFailureMode } = {};
-  if (options.config?.onStoreFailure !== undefined) decideOptions.onStoreFailure = options.config.onStoreFailure;
-  const rulesByPlan = new WeakMap<PlanLimits, readonly RateLimitRule[]>();
-
-  function rulesFor(planId: string | null): readonly RateLimitRule[] {
-    if (planId === null || plans === null) return routeRules;
-    const plan = plans.plan(planId);
-    if (plan === undefined || plan.rateLimits.length === 0) return routeRules;
-    let rules = rulesByPlan.get(plan);
-    if (rules === undefined) {
-      rules = [...routeRules, ...planRateLimitRules(plan.planId, plan.rateLimits, planScope)];
-      rulesByPlan.set(plan, rules);
-    }
-    return rules;
-  }
-
-  function verdict(exchange: PolicyExchange, decision: RateLimitDecision): PolicyRejection | null {
-    exchange.addResponseHeaders(decision.headers);
-    const rejection = rateLimitRejection(decision);
-    if (rejection === null) return null;
-    return new PolicyRejection("rate-limit", rejection.problem, rejection.reason, [], rejection.limit, rejection.detail);
-  }
+  const { routeId, limiter } = options;
+  const rules = rateLimitRulesOf(options);
+  if (rules === null) return null;
+  const { rulesFor, decideOptions } = rules;
 
   function decide(exchange: PolicyExchange): RateLimitDecision | Promise<RateLimitDecision> | null {
     const rules = rulesFor(exchange.planId);
@@ -68,7 +46,7 @@ export function createRateLimitStep(options: RateLimitStepOptions): PolicyStep |
         const decision = decide(exchange);
         if (decision === null) return null;
         if (decision instanceof Promise) throw new Error("the rate limit store answered asynchronously on a route compiled as synchronous");
-        return verdict(exchange, decision);
+        return rateLimitVerdict(exchange, decision);
       },
     };
   }
@@ -77,8 +55,47 @@ export function createRateLimitStep(options: RateLimitStepOptions): PolicyStep |
     run(exchange) {
       const decision = decide(exchange);
       if (decision === null) return null;
-      if (!(decision instanceof Promise)) return verdict(exchange, decision);
-      return decision.then((settled) => verdict(exchange, settled));
+      if (!(decision instanceof Promise)) return rateLimitVerdict(exchange, decision);
+      return decision.then((settled) => rateLimitVerdict(exchange, settled));
     },
   };
+}
+
+/** A route's rate limit rules for a caller's plan, and the route's decide options. */
+export interface RateLimitRules {
+  rulesFor(this: void, planId: string | null): readonly RateLimitRule[];
+  readonly decideOptions: { onStoreFailure?: StoreFailureMode };
+}
+
+/** The rule lists of a route, per plan (see createRateLimitStep); null when the route can have no limit at all. */
+export function rateLimitRulesOf(options: Pick<RateLimitStepOptions, "routeId" | "config" | "plans">): RateLimitRules | null {
+  const { routeId, plans } = options;
+  const routeRules = routeRateLimitRules(routeId, options.config?.limits ?? []);
+  if (routeRules.length === 0 && plans === null) return null;
+  const planScope = options.config?.planLimitScope ?? "consumer";
+  const decideOptions: { onStoreFailure?: StoreFailureMode } = {};
+  if (options.config?.onStoreFailure !== undefined) decideOptions.onStoreFailure = options.config.onStoreFailure;
+  const rulesByPlan = new WeakMap<PlanLimits, readonly RateLimitRule[]>();
+  return {
+    decideOptions,
+    rulesFor(planId) {
+      if (planId === null || plans === null) return routeRules;
+      const plan = plans.plan(planId);
+      if (plan === undefined || plan.rateLimits.length === 0) return routeRules;
+      let rules = rulesByPlan.get(plan);
+      if (rules === undefined) {
+        rules = [...routeRules, ...planRateLimitRules(plan.planId, plan.rateLimits, planScope)];
+        rulesByPlan.set(plan, rules);
+      }
+      return rules;
+    },
+  };
+}
+
+/** Adds the decision's RateLimit-* headers to the response; the refusal when a limit refused. */
+export function rateLimitVerdict(exchange: PolicyExchange, decision: RateLimitDecision): PolicyRejection | null {
+  exchange.addResponseHeaders(decision.headers);
+  const rejection = rateLimitRejection(decision);
+  if (rejection === null) return null;
+  return new PolicyRejection("rate-limit", rejection.problem, rejection.reason, [], rejection.limit, rejection.detail);
 }

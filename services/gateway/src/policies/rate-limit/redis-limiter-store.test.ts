@@ -40,10 +40,11 @@ describe("MultiLimiter on Redis (the shared instance, under a unique prefix)", (
       const admitted = decisions.filter((decision) => decision.allowed);
       expect(admitted).toHaveLength(100);
       expect(decisions.every((decision) => decision.decidedBy === "store")).toBe(true);
-      // Both gateways took part in the race.
+      // Which gateway wins how many is up to Redis: on a busy machine it can drain one
+      // connection's 500 commands before it reads the other's, and one gateway then takes
+      // the whole limit. Exactly 100 between them is the property.
       const byGateway = [0, 1].map((g) => decisions.filter((decision, i) => i % 2 === g && decision.allowed).length);
       expect(byGateway[0]! + byGateway[1]!).toBe(100);
-      expect(Math.min(...byGateway)).toBeGreaterThan(0);
     },
   );
 
