@@ -146,6 +146,8 @@ function rowsFor24h(count: number, endMs: number, offset: number): RequestRow[] 
       bytes_in: 0,
       bytes_out: 512,
       outcome: "cache:none",
+      graphql_operation: "",
+      graphql_operation_type: "",
     });
   }
   return rows;

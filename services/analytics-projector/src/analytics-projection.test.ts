@@ -53,7 +53,16 @@ describe("projectRequestEvent", () => {
       bytes_in: 0,
       bytes_out: 42,
       outcome: "cache:miss",
+      graphql_operation: "",
+      graphql_operation_type: "",
     });
+  });
+
+  it("records the GraphQL operation of a request, named or anonymous", () => {
+    const completed = { ...base, upstream: "http://u", attempts: 1, upstreamLatencyMs: 10, cacheStatus: "none", graphql: { operationName: "GetOrder", operationType: "query" } };
+    expect(projectRequestEvent({ id: "g1", type: "RequestCompleted", version: 1, position: 7n, data: completed })).toMatchObject({ graphql_operation: "GetOrder", graphql_operation_type: "query" });
+    const rejected = { ...base, status: 400, stage: "validation", reason: "too deep", limit: null, graphql: { operationName: null, operationType: "mutation" } };
+    expect(projectRequestEvent({ id: "g2", type: "RequestRejected", version: 1, position: 8n, data: rejected })).toMatchObject({ graphql_operation: "", graphql_operation_type: "mutation" });
   });
 
   it("keeps an unattributed rejection with empty identities", () => {

@@ -43,6 +43,8 @@ export function projectRequestEvent(recorded: ProjectableEvent): RequestRow {
     bytes_in: data.bytesIn,
     bytes_out: data.bytesOut,
     outcome: outcomeOf(event),
+    graphql_operation: data.graphql?.operationName ?? "",
+    graphql_operation_type: data.graphql?.operationType ?? "",
   };
 }
 

@@ -27,6 +27,15 @@ export const BillingProjectorConfig = z.strictObject({
     })
     .prefault({})
     .describe("Where usage is reported"),
+  stripeSync: z
+    .strictObject({
+      enabled: z
+        .boolean()
+        .default(true)
+        .describe("Create Stripe customers and subscriptions for subscriptions to plans with a stripePriceId, and follow plan changes and cancellations (needs the Stripe key)"),
+    })
+    .prefault({})
+    .describe("Stripe customers and subscriptions from control-plane events"),
   reporter: z
     .strictObject({
       backoffInitialMs: z.number().int().min(1).default(500).describe("Wait after the first failed send (429, 5xx, timeout); doubles with each failure, with jitter"),
@@ -35,6 +44,21 @@ export const BillingProjectorConfig = z.strictObject({
     })
     .prefault({})
     .refine((reporter) => reporter.backoffMaxMs >= reporter.backoffInitialMs, { message: "backoffMaxMs must be at least backoffInitialMs", path: ["backoffMaxMs"] }),
+  periods: z
+    .strictObject({
+      graceMs: z
+        .number()
+        .int()
+        .min(0)
+        .max(30 * 86_400_000)
+        .default(3_600_000)
+        .describe(
+          "How long after a period ends its late requests still count in it (1 h). Then the period closes (BillingPeriodClosed), and requests of it that reach the log later are billed as adjustments in the next open period",
+        ),
+      checkIntervalMs: z.number().int().min(10).max(3_600_000).default(60_000).describe("How often periods past their grace window are closed"),
+    })
+    .prefault({})
+    .describe("Service period close and late events"),
   billing: z
     .strictObject({
       defaults: BillingRules.prefault({}).describe("What every plan bills unless it says otherwise"),

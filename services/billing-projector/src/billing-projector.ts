@@ -1,4 +1,4 @@
-import { streamCategories, streamPrefix } from "@tollgate/events";
+import { billingStreamCategory, streamCategories, streamPrefix } from "@tollgate/events";
 import type { Projector } from "@tollgate/eventstore";
 import type { Logger } from "@tollgate/observability";
 import type { SqliteBillingStore } from "./sqlite-billing-store.js";
@@ -15,7 +15,8 @@ export interface BillingProjectorOptions {
  * The billing projector as the subscription runner sees it: which events it wants, where
  * its checkpoint lives (in the store, committed with the usage: ownedCheckpoint), and how
  * a batch is applied. The logic is pure (usage-aggregation.ts); the store owns the
- * transaction. Its own UsageReported events (billing-* streams) are not read back.
+ * transaction. Of its own billing-* streams it reads back BillingPeriodClosed only (not
+ * UsageReported): where a close lands in the log decides which requests are late.
  */
 export function createBillingProjector(options: BillingProjectorOptions): Projector {
   const { store, onCommitted, logger } = options;
@@ -27,6 +28,7 @@ export function createBillingProjector(options: BillingProjectorOptions): Projec
         streamPrefix(streamCategories.plan),
         streamPrefix(streamCategories.subscription),
         streamPrefix(streamCategories.consumer),
+        `${billingStreamCategory}-`,
       ],
       eventTypes: billingProjectionEventTypes,
     },

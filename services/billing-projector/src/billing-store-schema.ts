@@ -13,9 +13,15 @@
  * Positions are stored as INTEGER (64-bit) and read as JavaScript numbers, exact up to
  * 2^53: beyond any position the SQLite log reaches.
  */
-export const BILLING_STORE_SCHEMA_VERSION = 1;
+export const BILLING_STORE_SCHEMA_VERSION = 2;
 
-export const billingProjectionTables = ["billing_plans", "billing_subscriptions", "billing_customers", "billing_usage"] as const;
+/**
+ * Version 2: period close (subscriptions' `closed_through`), adjustment documents
+ * (`origin_period_start`), the pricing in force per usage document, one row per billable
+ * request (`billing_requests`, the receipts), the settings the projector counts with, and
+ * the ledger's origin period (added to a version-1 ledger in place: it is never dropped).
+ */
+export const billingProjectionTables = ["billing_plans", "billing_subscriptions", "billing_customers", "billing_usage", "billing_requests"] as const;
 
 export const billingStoreSchema = `
   CREATE TABLE IF NOT EXISTS billing_schema (
@@ -32,7 +38,8 @@ export const billingStoreSchema = `
     subscription_id TEXT PRIMARY KEY,
     consumer_id     TEXT NOT NULL,
     plan_id         TEXT NOT NULL,
-    billing_anchor  INTEGER
+    billing_anchor  INTEGER,
+    closed_through  INTEGER
   ) STRICT;
   CREATE TABLE IF NOT EXISTS billing_customers (
     consumer_id        TEXT PRIMARY KEY,
@@ -45,9 +52,29 @@ export const billingStoreSchema = `
     period_end       INTEGER NOT NULL,
     plan_id          TEXT,
     units            INTEGER NOT NULL,
+    origin_period_start INTEGER NOT NULL,
+    origin_period_end   INTEGER NOT NULL,
     through_position INTEGER NOT NULL,
     last_event_at    INTEGER NOT NULL,
-    PRIMARY KEY (subscription_id, meter_event_name, period_start)
+    pricing          TEXT,
+    PRIMARY KEY (subscription_id, meter_event_name, period_start, origin_period_start)
+  ) STRICT;
+  CREATE TABLE IF NOT EXISTS billing_requests (
+    position            INTEGER PRIMARY KEY,
+    subscription_id     TEXT    NOT NULL,
+    meter_event_name    TEXT    NOT NULL,
+    period_start        INTEGER NOT NULL,
+    origin_period_start INTEGER NOT NULL,
+    request_id          TEXT    NOT NULL,
+    started_at          INTEGER NOT NULL,
+    status              INTEGER NOT NULL,
+    outcome             TEXT    NOT NULL
+  ) STRICT;
+  CREATE INDEX IF NOT EXISTS billing_requests_by_usage ON billing_requests (subscription_id, meter_event_name, period_start, origin_period_start, position);
+  CREATE TABLE IF NOT EXISTS billing_settings (
+    id        INTEGER PRIMARY KEY CHECK (id = 1),
+    rules     TEXT    NOT NULL,
+    grace_ms  INTEGER NOT NULL
   ) STRICT;
   CREATE TABLE IF NOT EXISTS billing_reports (
     report_id          TEXT PRIMARY KEY,
@@ -55,6 +82,8 @@ export const billingStoreSchema = `
     meter_event_name   TEXT    NOT NULL,
     period_start       INTEGER NOT NULL,
     period_end         INTEGER NOT NULL,
+    origin_period_start INTEGER NOT NULL,
+    origin_period_end   INTEGER NOT NULL,
     from_position      INTEGER NOT NULL,
     to_position        INTEGER NOT NULL,
     units              INTEGER NOT NULL,
@@ -69,7 +98,7 @@ export const billingStoreSchema = `
     planned_at         INTEGER NOT NULL,
     reported_at        INTEGER
   ) STRICT;
-  CREATE INDEX IF NOT EXISTS billing_reports_by_usage ON billing_reports (subscription_id, meter_event_name, period_start, to_position);
+  CREATE INDEX IF NOT EXISTS billing_reports_by_usage_v2 ON billing_reports (subscription_id, meter_event_name, period_start, origin_period_start, to_position);
   CREATE INDEX IF NOT EXISTS billing_reports_pending ON billing_reports (status) WHERE status = 'pending';
 `;
 
@@ -85,6 +114,7 @@ export interface SubscriptionRow {
   consumer_id: string;
   plan_id: string;
   billing_anchor: number | null;
+  closed_through: number | null;
 }
 
 export interface CustomerRow {
@@ -99,8 +129,23 @@ export interface UsageRow {
   period_end: number;
   plan_id: string | null;
   units: number;
+  origin_period_start: number;
+  origin_period_end: number;
   through_position: number;
   last_event_at: number;
+  pricing: string | null;
+}
+
+export interface RequestRow {
+  position: number;
+  subscription_id: string;
+  meter_event_name: string;
+  period_start: number;
+  origin_period_start: number;
+  request_id: string;
+  started_at: number;
+  status: number;
+  outcome: string;
 }
 
 export type ReportStatus = "pending" | "reported" | "rejected";
@@ -111,6 +156,8 @@ export interface ReportRow {
   meter_event_name: string;
   period_start: number;
   period_end: number;
+  origin_period_start: number;
+  origin_period_end: number;
   from_position: number;
   to_position: number;
   units: number;

@@ -43,6 +43,7 @@ async function main(): Promise<number | null> {
       metricsUrl: `http://${address.address.includes(":") ? `[${address.address}]` : address.address}:${address.port}/metrics`,
       store: config.store.file,
       stripe: projector.reporter === null ? "no key: usage stays pending" : (config.stripe.host ?? "api.stripe.com"),
+      stripeSync: projector.stripeSync === null ? "off" : "on",
       checkpoint: String(await projector.store.loadCheckpoint()),
     },
     "listening",

@@ -7,12 +7,14 @@ import {
   type CustomerRow,
   type PlanRow,
   type ReportRow,
+  type RequestRow,
   type ReportStatus,
   type SubscriptionRow,
   type UsageRow,
 } from "./billing-store-schema.js";
-import { aggregateBatch, type BillingReader, type UsageAggregate } from "./usage-aggregation.js";
+import { aggregateBatch, type BillingReader, type SubscriptionBilling, type UsageAggregate } from "./usage-aggregation.js";
 import { planReport, stripeTimestampRule, type PlannedReport, type TimestampRule } from "./usage-report.js";
+import { stripeCustomerLinksSchema } from "./stripe-sync/stripe-customer-links.js";
 
 type Database = ReturnType<typeof openSqliteDatabase>;
 
@@ -24,6 +26,17 @@ export interface SqliteBillingStoreOptions {
   /** The projector's name: its checkpoint is stored under it, in this file. */
   name: string;
   rulesFor: (planId: string | null) => BillingRules;
+  /**
+   * What the projector counts with, kept in the file for its readers (the reconciliation
+   * recounts the log with the same rules): written at open when given.
+   */
+  settings?: BillingSettings;
+}
+
+/** The billing rules (defaults and per-plan overrides) and the grace window the projector runs with. */
+export interface BillingSettings {
+  readonly rules: { readonly defaults: BillingRules; readonly plans: Readonly<Record<string, Partial<BillingRules>>> };
+  readonly graceMs: number;
 }
 
 /** A report of the ledger: a planned meter event and what became of it. */
@@ -80,6 +93,8 @@ export class SqliteBillingStore {
     this.#name = options.name;
     this.#rulesFor = options.rulesFor;
     this.resetFromVersion = prepareSchema(db);
+    // The Stripe sync's customer links (its own projection, kept across usage rebuilds): the planner joins them.
+    db.exec(stripeCustomerLinksSchema);
     this.#checkpoints = new SqliteCheckpointStore(db);
     this.#statements = prepare(db);
     const statements = this.#statements;
@@ -92,14 +107,14 @@ export class SqliteBillingStore {
       },
       subscription: (subscriptionId) => {
         const row = statements.selectSubscription.get(subscriptionId);
-        return row === undefined ? null : { subscriptionId: row.subscription_id, consumerId: row.consumer_id, planId: row.plan_id, billingAnchor: row.billing_anchor };
+        return row === undefined ? null : subscriptionOf(row);
       },
       customer: (consumerId) => {
         const row = statements.selectCustomer.get(consumerId);
         return row === undefined ? null : { consumerId: row.consumer_id, stripeCustomerId: row.stripe_customer_id };
       },
-      usage: (subscriptionId, meterEventName, periodStart) => {
-        const row = statements.selectUsage.get(subscriptionId, meterEventName, periodStart);
+      usage: (subscriptionId, meterEventName, periodStart, originPeriodStart) => {
+        const row = statements.selectUsage.get(subscriptionId, meterEventName, periodStart, originPeriodStart);
         return row === undefined ? null : usageOf(row);
       },
     };
@@ -113,6 +128,7 @@ export class SqliteBillingStore {
   static open(options: SqliteBillingStoreOptions): SqliteBillingStore {
     const store = new SqliteBillingStore(openSqliteDatabase({ file: options.file, synchronous: options.synchronous, busyTimeoutMs: options.busyTimeoutMs ?? 5_000 }), options);
     if (store.#statements.selectCheckpoint.get(store.#name) === undefined) store.resetProjection();
+    if (options.settings !== undefined) store.#statements.upsertSettings.run(JSON.stringify(options.settings.rules), options.settings.graceMs);
     return store;
   }
 
@@ -143,9 +159,22 @@ export class SqliteBillingStore {
       for (const plan of changes.plans.values()) {
         s.upsertPlan.run(plan.planId, plan.meterEventName, plan.stripePriceId, plan.pricing === null ? null : JSON.stringify(plan.pricing));
       }
-      for (const sub of changes.subscriptions.values()) s.upsertSubscription.run(sub.subscriptionId, sub.consumerId, sub.planId, sub.billingAnchor);
+      for (const sub of changes.subscriptions.values()) s.upsertSubscription.run(sub.subscriptionId, sub.consumerId, sub.planId, sub.billingAnchor, sub.closedThrough);
       for (const customer of changes.customers.values()) s.upsertCustomer.run(customer.consumerId, customer.stripeCustomerId);
       for (const usage of changes.usage.values()) s.upsertUsage.run(rowOf(usage));
+      for (const billed of changes.requests) {
+        s.insertRequest.run({
+          position: Number(billed.position),
+          subscription_id: billed.subscriptionId,
+          meter_event_name: billed.meterEventName,
+          period_start: billed.periodStart,
+          origin_period_start: billed.originPeriodStart,
+          request_id: billed.requestId,
+          started_at: billed.at,
+          status: billed.status,
+          outcome: billed.outcome,
+        });
+      }
       // The checkpoint in the same transaction as the effects: together or not at all.
       SqliteCheckpointStore.storeInTransaction(db, this.#name, checkpoint);
       db.exec("COMMIT");
@@ -177,6 +206,8 @@ export class SqliteBillingStore {
           meter_event_name: planned.meterEventName,
           period_start: planned.periodStart,
           period_end: planned.periodEnd,
+          origin_period_start: usage.originPeriodStart,
+          origin_period_end: usage.originPeriodEnd,
           from_position: Number(planned.fromPosition),
           to_position: Number(planned.toPosition),
           units: planned.units,
@@ -222,6 +253,11 @@ export class SqliteBillingStore {
     return this.#statements.selectAllUsage.all().map(usageOf);
   }
 
+  /** Every subscription's terms (period anchor, last closed period): what the period closer looks at. */
+  subscriptions(): SubscriptionBilling[] {
+    return this.#statements.selectAllSubscriptions.all().map(subscriptionOf);
+  }
+
   stats(): BillingStats {
     const row = this.#statements.selectStats.get()!;
     return {
@@ -262,15 +298,29 @@ function prepareSchema(db: Database): number | null {
     }
     for (const table of billingProjectionTables) db.exec(`DROP TABLE IF EXISTS ${table}`);
     db.exec("DELETE FROM checkpoints");
+    addLedgerOriginPeriod(db);
     db.exec(billingStoreSchema);
     db.prepare("INSERT INTO billing_schema (id, version) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET version = excluded.version").run(BILLING_STORE_SCHEMA_VERSION);
     return hasVersion ? version : null;
   }).immediate();
 }
 
-const usageColumns = "subscription_id, meter_event_name, period_start, period_end, plan_id, units, through_position, last_event_at";
-const reportColumns =
-  "report_id, subscription_id, meter_event_name, period_start, period_end, from_position, to_position, units, consumer_id, plan_id, stripe_customer_id, " +
+/**
+ * A version-1 ledger has no origin period: every report of it was a regular one, so its
+ * origin is its own period. Added in place, since the ledger outlives the projection.
+ */
+function addLedgerOriginPeriod(db: Database): void {
+  const columns = db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('billing_reports')").all();
+  if (columns.length === 0 || columns.some((column) => column.name === "origin_period_start")) return;
+  db.exec("ALTER TABLE billing_reports ADD COLUMN origin_period_start INTEGER NOT NULL DEFAULT 0");
+  db.exec("ALTER TABLE billing_reports ADD COLUMN origin_period_end INTEGER NOT NULL DEFAULT 0");
+  db.exec("UPDATE billing_reports SET origin_period_start = period_start, origin_period_end = period_end");
+}
+
+export const usageColumns =
+  "subscription_id, meter_event_name, period_start, period_end, origin_period_start, origin_period_end, plan_id, units, through_position, last_event_at, pricing";
+export const reportColumns =
+  "report_id, subscription_id, meter_event_name, period_start, period_end, origin_period_start, origin_period_end, from_position, to_position, units, consumer_id, plan_id, stripe_customer_id, " +
   "timestamp_seconds, timestamp_clamped, status, attempts, last_error, planned_at, reported_at";
 
 interface PlannableRow extends UsageRow {
@@ -284,42 +334,56 @@ function prepare(db: Database) {
   return {
     selectPlan: db.prepare<[string], PlanRow>("SELECT plan_id, meter_event_name, stripe_price_id, pricing FROM billing_plans WHERE plan_id = ?"),
     selectSubscription: db.prepare<[string], SubscriptionRow>(
-      "SELECT subscription_id, consumer_id, plan_id, billing_anchor FROM billing_subscriptions WHERE subscription_id = ?",
+      "SELECT subscription_id, consumer_id, plan_id, billing_anchor, closed_through FROM billing_subscriptions WHERE subscription_id = ?",
+    ),
+    selectAllSubscriptions: db.prepare<[], SubscriptionRow>(
+      "SELECT subscription_id, consumer_id, plan_id, billing_anchor, closed_through FROM billing_subscriptions ORDER BY subscription_id",
     ),
     selectCustomer: db.prepare<[string], CustomerRow>("SELECT consumer_id, stripe_customer_id FROM billing_customers WHERE consumer_id = ?"),
-    selectUsage: db.prepare<[string, string, number], UsageRow>(
-      `SELECT ${usageColumns} FROM billing_usage WHERE subscription_id = ? AND meter_event_name = ? AND period_start = ?`,
+    selectUsage: db.prepare<[string, string, number, number], UsageRow>(
+      `SELECT ${usageColumns} FROM billing_usage WHERE subscription_id = ? AND meter_event_name = ? AND period_start = ? AND origin_period_start = ?`,
     ),
-    selectAllUsage: db.prepare<[], UsageRow>(`SELECT ${usageColumns} FROM billing_usage ORDER BY subscription_id, meter_event_name, period_start`),
+    selectAllUsage: db.prepare<[], UsageRow>(`SELECT ${usageColumns} FROM billing_usage ORDER BY subscription_id, meter_event_name, period_start, origin_period_start`),
     upsertPlan: db.prepare<[string, string | null, string | null, string | null]>(
       "INSERT INTO billing_plans (plan_id, meter_event_name, stripe_price_id, pricing) VALUES (?, ?, ?, ?) " +
         "ON CONFLICT (plan_id) DO UPDATE SET meter_event_name = excluded.meter_event_name, stripe_price_id = excluded.stripe_price_id, pricing = excluded.pricing",
     ),
-    upsertSubscription: db.prepare<[string, string, string, number | null]>(
-      "INSERT INTO billing_subscriptions (subscription_id, consumer_id, plan_id, billing_anchor) VALUES (?, ?, ?, ?) " +
-        "ON CONFLICT (subscription_id) DO UPDATE SET consumer_id = excluded.consumer_id, plan_id = excluded.plan_id, billing_anchor = excluded.billing_anchor",
+    upsertSubscription: db.prepare<[string, string, string, number | null, number | null]>(
+      "INSERT INTO billing_subscriptions (subscription_id, consumer_id, plan_id, billing_anchor, closed_through) VALUES (?, ?, ?, ?, ?) " +
+        "ON CONFLICT (subscription_id) DO UPDATE SET consumer_id = excluded.consumer_id, plan_id = excluded.plan_id, billing_anchor = excluded.billing_anchor, " +
+        "closed_through = excluded.closed_through",
     ),
     upsertCustomer: db.prepare<[string, string | null]>(
       "INSERT INTO billing_customers (consumer_id, stripe_customer_id) VALUES (?, ?) ON CONFLICT (consumer_id) DO UPDATE SET stripe_customer_id = excluded.stripe_customer_id",
     ),
     upsertUsage: db.prepare<[UsageRow]>(
-      `INSERT INTO billing_usage (${usageColumns}) VALUES (@subscription_id, @meter_event_name, @period_start, @period_end, @plan_id, @units, @through_position, @last_event_at) ` +
-        "ON CONFLICT (subscription_id, meter_event_name, period_start) DO UPDATE SET period_end = excluded.period_end, plan_id = excluded.plan_id, " +
-        "units = excluded.units, through_position = excluded.through_position, last_event_at = excluded.last_event_at",
+      `INSERT INTO billing_usage (${usageColumns}) VALUES (@subscription_id, @meter_event_name, @period_start, @period_end, @origin_period_start, @origin_period_end, ` +
+        "@plan_id, @units, @through_position, @last_event_at, @pricing) " +
+        "ON CONFLICT (subscription_id, meter_event_name, period_start, origin_period_start) DO UPDATE SET period_end = excluded.period_end, plan_id = excluded.plan_id, " +
+        "units = excluded.units, through_position = excluded.through_position, last_event_at = excluded.last_event_at, pricing = excluded.pricing",
+    ),
+    insertRequest: db.prepare<[RequestRow]>(
+      "INSERT INTO billing_requests (position, subscription_id, meter_event_name, period_start, origin_period_start, request_id, started_at, status, outcome) " +
+        "VALUES (@position, @subscription_id, @meter_event_name, @period_start, @origin_period_start, @request_id, @started_at, @status, @outcome)",
+    ),
+    upsertSettings: db.prepare<[string, number]>(
+      "INSERT INTO billing_settings (id, rules, grace_ms) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET rules = excluded.rules, grace_ms = excluded.grace_ms",
     ),
     // Usage with a Stripe customer, no pending report, and billable positions beyond its last report.
+    // The customer: the consumer's stripeCustomerId label (an override) or else its StripeCustomerLinked.
     selectPlannable: db.prepare<[], PlannableRow>(
-      `SELECT ${usageColumns.split(", ").map((column) => `u.${column}`).join(", ")}, s.consumer_id, c.stripe_customer_id,
-         COALESCE((SELECT MAX(r.to_position) FROM billing_reports r WHERE r.subscription_id = u.subscription_id AND r.meter_event_name = u.meter_event_name AND r.period_start = u.period_start), 0) AS reported_through,
-         COALESCE((SELECT SUM(r.units) FROM billing_reports r WHERE r.subscription_id = u.subscription_id AND r.meter_event_name = u.meter_event_name AND r.period_start = u.period_start), 0) AS reported_units
+      `SELECT ${usageColumns.split(", ").map((column) => `u.${column}`).join(", ")}, s.consumer_id, COALESCE(c.stripe_customer_id, l.stripe_customer_id) AS stripe_customer_id,
+         COALESCE((SELECT MAX(r.to_position) FROM billing_reports r WHERE r.subscription_id = u.subscription_id AND r.meter_event_name = u.meter_event_name AND r.period_start = u.period_start AND r.origin_period_start = u.origin_period_start), 0) AS reported_through,
+         COALESCE((SELECT SUM(r.units) FROM billing_reports r WHERE r.subscription_id = u.subscription_id AND r.meter_event_name = u.meter_event_name AND r.period_start = u.period_start AND r.origin_period_start = u.origin_period_start), 0) AS reported_units
        FROM billing_usage u
        JOIN billing_subscriptions s ON s.subscription_id = u.subscription_id
-       JOIN billing_customers c ON c.consumer_id = s.consumer_id AND c.stripe_customer_id IS NOT NULL
-       WHERE NOT EXISTS (SELECT 1 FROM billing_reports p WHERE p.subscription_id = u.subscription_id AND p.meter_event_name = u.meter_event_name AND p.period_start = u.period_start AND p.status = 'pending')
+       LEFT JOIN billing_customers c ON c.consumer_id = s.consumer_id
+       LEFT JOIN stripe_customer_links l ON l.consumer_id = s.consumer_id
+       WHERE COALESCE(c.stripe_customer_id, l.stripe_customer_id) IS NOT NULL AND NOT EXISTS (SELECT 1 FROM billing_reports p WHERE p.subscription_id = u.subscription_id AND p.meter_event_name = u.meter_event_name AND p.period_start = u.period_start AND p.origin_period_start = u.origin_period_start AND p.status = 'pending')
        ORDER BY u.period_start, u.subscription_id, u.meter_event_name`,
     ),
     insertReport: db.prepare<[ReportRow]>(
-      `INSERT INTO billing_reports (${reportColumns}) VALUES (@report_id, @subscription_id, @meter_event_name, @period_start, @period_end, @from_position, @to_position, @units, ` +
+      `INSERT INTO billing_reports (${reportColumns}) VALUES (@report_id, @subscription_id, @meter_event_name, @period_start, @period_end, @origin_period_start, @origin_period_end, @from_position, @to_position, @units, ` +
         "@consumer_id, @plan_id, @stripe_customer_id, @timestamp_seconds, @timestamp_clamped, @status, @attempts, @last_error, @planned_at, @reported_at)",
     ),
     selectPending: db.prepare<[], ReportRow>(`SELECT ${reportColumns} FROM billing_reports WHERE status = 'pending' ORDER BY planned_at, rowid`),
@@ -333,7 +397,8 @@ function prepare(db: Database) {
     selectStats: db.prepare<[], { billable: number; unplanned: number; reported: number; in_flight: number; rejected: number; pending_reports: number }>(
       "SELECT (SELECT COALESCE(SUM(units), 0) FROM billing_usage) AS billable, " +
         "(SELECT COALESCE(SUM(MAX(u.units - COALESCE((SELECT SUM(r.units) FROM billing_reports r WHERE r.subscription_id = u.subscription_id " +
-        "AND r.meter_event_name = u.meter_event_name AND r.period_start = u.period_start), 0), 0)), 0) FROM billing_usage u) AS unplanned, " +
+        "AND r.meter_event_name = u.meter_event_name AND r.period_start = u.period_start AND r.origin_period_start = u.origin_period_start), 0), 0)), 0) " +
+        "FROM billing_usage u) AS unplanned, " +
         "COALESCE(SUM(CASE WHEN status = 'reported' THEN units END), 0) AS reported, " +
         "COALESCE(SUM(CASE WHEN status = 'pending' THEN units END), 0) AS in_flight, " +
         "COALESCE(SUM(CASE WHEN status = 'rejected' THEN units END), 0) AS rejected, " +
@@ -344,17 +409,24 @@ function prepare(db: Database) {
   };
 }
 
-function usageOf(row: UsageRow): UsageAggregate {
+export function usageOf(row: UsageRow): UsageAggregate {
   return {
     subscriptionId: row.subscription_id,
     meterEventName: row.meter_event_name,
     periodStart: row.period_start,
     periodEnd: row.period_end,
+    originPeriodStart: row.origin_period_start,
+    originPeriodEnd: row.origin_period_end,
     planId: row.plan_id,
     units: row.units,
     throughPosition: BigInt(row.through_position),
     lastEventAt: row.last_event_at,
+    pricing: row.pricing === null ? null : PlanPricing.parse(JSON.parse(row.pricing)),
   };
+}
+
+export function subscriptionOf(row: SubscriptionRow): SubscriptionBilling {
+  return { subscriptionId: row.subscription_id, consumerId: row.consumer_id, planId: row.plan_id, billingAnchor: row.billing_anchor, closedThrough: row.closed_through };
 }
 
 function rowOf(usage: UsageAggregate): UsageRow {
@@ -363,20 +435,25 @@ function rowOf(usage: UsageAggregate): UsageRow {
     meter_event_name: usage.meterEventName,
     period_start: usage.periodStart,
     period_end: usage.periodEnd,
+    origin_period_start: usage.originPeriodStart,
+    origin_period_end: usage.originPeriodEnd,
     plan_id: usage.planId,
     units: usage.units,
     through_position: Number(usage.throughPosition),
     last_event_at: usage.lastEventAt,
+    pricing: usage.pricing === null ? null : JSON.stringify(usage.pricing),
   };
 }
 
-function reportOf(row: ReportRow): UsageReport {
+export function reportOf(row: ReportRow): UsageReport {
   return {
     reportId: row.report_id,
     subscriptionId: row.subscription_id,
     meterEventName: row.meter_event_name,
     periodStart: row.period_start,
     periodEnd: row.period_end,
+    originPeriodStart: row.origin_period_start,
+    originPeriodEnd: row.origin_period_end,
     fromPosition: BigInt(row.from_position),
     toPosition: BigInt(row.to_position),
     units: row.units,

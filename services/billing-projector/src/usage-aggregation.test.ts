@@ -77,14 +77,17 @@ describe("billing aggregation (pure)", () => {
       meterEventName: "api_requests",
       periodStart: Date.UTC(2025, 5, 1),
       periodEnd: Date.UTC(2025, 6, 1),
+      originPeriodStart: Date.UTC(2025, 5, 1),
+      originPeriodEnd: Date.UTC(2025, 6, 1),
       planId: "metered",
       units: 40,
       throughPosition: 90n,
       lastEventAt: Date.parse("2025-06-10T00:00:00.000Z"),
+      pricing: null,
     };
     const reader: BillingReader = {
       plan: (planId) => (planId === "metered" ? { planId, meterEventName: "api_requests", stripePriceId: null, pricing: null } : null),
-      subscription: () => ({ subscriptionId: "sub-1", consumerId: "consumer-1", planId: "metered", billingAnchor: null }),
+      subscription: () => ({ subscriptionId: "sub-1", consumerId: "consumer-1", planId: "metered", billingAnchor: null, closedThrough: null }),
       customer: () => null,
       usage: () => stored,
     };
@@ -120,5 +123,21 @@ describe("billing aggregation (pure)", () => {
       fallback: true,
       "never reached upstream": false,
     });
+  });
+
+  it("keeps with each period the pricing in force at its last request: a price change does not re-price an earlier period", () => {
+    const before = { currency: "usd", flatFeeMinor: 0, includedUnits: 0, overageUnitPriceMinor: 5, tiers: null };
+    const after = { ...before, overageUnitPriceMinor: 7 };
+    const changes = aggregate([
+      planCreated("metered", "api_requests", before),
+      subscriptionStarted("sub-1", "consumer-1", "metered"),
+      completed({ startedAt: "2025-06-20T00:00:00.000Z" }),
+      { type: "PlanUpdated", version: 1, data: { planId: "metered", changes: { pricing: after }, actor: { kind: "admin", id: "test" } } },
+      completed({ startedAt: "2025-07-02T00:00:00.000Z" }),
+    ]);
+    expect([...changes.usage.values()].map((usage) => [new Date(usage.periodStart).toISOString().slice(0, 7), usage.pricing?.overageUnitPriceMinor])).toEqual([
+      ["2025-06", 5],
+      ["2025-07", 7],
+    ]);
   });
 });

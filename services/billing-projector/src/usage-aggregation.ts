@@ -1,4 +1,14 @@
-import { type BillingRules, type ConsumerEvent, isBillable, type PlanEvent, type PlanPricing, type RequestEvent, type SubscriptionEvent, type TollgateEvent } from "@tollgate/events";
+import {
+  type BillingPeriodClosed,
+  type BillingRules,
+  type ConsumerEvent,
+  isBillable,
+  type PlanEvent,
+  type PlanPricing,
+  type RequestEvent,
+  type SubscriptionEvent,
+  type TollgateEvent,
+} from "@tollgate/events";
 import { billingPeriod } from "./billing-period.js";
 
 /**
@@ -15,6 +25,13 @@ import { billingPeriod } from "./billing-period.js";
  * A usage document also records `throughPosition`, the log position of the last billable
  * request it counted. Its `units` are a function of the log up to that position only,
  * which is what lets the reporter bill contiguous position ranges (usage-report.ts).
+ *
+ * Period close and late events: a BillingPeriodClosed in the log closes a subscription's
+ * periods up to its `periodEnd` (`closedThrough`). A billable request logged after it
+ * whose startedAt lies in a closed period is late: it is counted in an adjustment document
+ * of the first open period (`originPeriodStart` = the closed period it happened in), never
+ * in the closed period. Whether a request is late depends on log order only, so a replay
+ * decides it the same way.
  */
 
 /** The consumer label that names a consumer's Stripe customer (until customers are created by the billing service itself). */
@@ -34,6 +51,8 @@ export interface SubscriptionBilling {
   readonly planId: string;
   /** Epoch ms; null: calendar months (UTC). */
   readonly billingAnchor: number | null;
+  /** End (epoch ms) of the last closed period: every period ending at or before it is closed; null: none closed yet. */
+  readonly closedThrough: number | null;
 }
 
 export interface CustomerLink {
@@ -41,19 +60,32 @@ export interface CustomerLink {
   readonly stripeCustomerId: string | null;
 }
 
-/** One subscription's billable usage on one meter in one service period. */
+/**
+ * One subscription's billable usage on one meter in one service period. A regular document
+ * has `originPeriodStart === periodStart`; an adjustment document holds the late requests of
+ * the closed period `originPeriodStart` that were billed in the open period `periodStart`.
+ */
 export interface UsageAggregate {
   readonly subscriptionId: string;
   readonly meterEventName: string;
   readonly periodStart: number;
   readonly periodEnd: number;
+  readonly originPeriodStart: number;
+  readonly originPeriodEnd: number;
   /** The plan of the last request counted. */
   readonly planId: string | null;
   readonly units: number;
   /** Log position of the last billable request counted. */
   readonly throughPosition: bigint;
-  /** Latest startedAt (epoch ms) among the requests counted: inside the period, the meter event's natural timestamp. */
+  /** Latest startedAt (epoch ms) among the requests counted, inside the period: the meter event's natural timestamp (an adjustment: at least periodStart). */
   readonly lastEventAt: number;
+  /** The plan's pricing in force at the last request counted: what an old period is rated with, whatever the plan charges now. */
+  readonly pricing: PlanPricing | null;
+}
+
+/** Whether a usage document is an adjustment (late usage of a closed period). */
+export function isAdjustment(usage: Pick<UsageAggregate, "periodStart" | "originPeriodStart">): boolean {
+  return usage.originPeriodStart !== usage.periodStart;
 }
 
 export const billingProjectionEventTypes = [
@@ -66,6 +98,7 @@ export const billingProjectionEventTypes = [
   "SubscriptionPlanChanged",
   "ConsumerRegistered",
   "ConsumerUpdated",
+  "BillingPeriodClosed",
 ] as const satisfies readonly TollgateEvent["type"][];
 
 export function evolvePlanBilling(plan: PlanBilling | null, event: PlanEvent): PlanBilling | null {
@@ -93,7 +126,7 @@ export function evolveSubscriptionBilling(terms: SubscriptionBilling | null, eve
   switch (event.type) {
     case "SubscriptionStarted": {
       const { subscriptionId, consumerId, planId, billingAnchor } = event.data;
-      return { subscriptionId, consumerId, planId, billingAnchor: billingAnchor == null ? null : Date.parse(billingAnchor) };
+      return { subscriptionId, consumerId, planId, billingAnchor: billingAnchor == null ? null : Date.parse(billingAnchor), closedThrough: terms?.closedThrough ?? null };
     }
     case "SubscriptionPlanChanged":
       // The anchor is set once, when the subscription starts; a plan change keeps it.
@@ -115,15 +148,30 @@ export function evolveCustomerLink(link: CustomerLink | null, event: ConsumerEve
   }
 }
 
+/** A period closed: periods ending at or before `periodEnd` take no more usage. A close never reopens. */
+export function closeSubscriptionPeriod(terms: SubscriptionBilling | null, event: BillingPeriodClosed): SubscriptionBilling | null {
+  if (terms === null) return null;
+  const end = Date.parse(event.data.periodEnd);
+  return terms.closedThrough !== null && terms.closedThrough >= end ? terms : { ...terms, closedThrough: end };
+}
+
 /** What one billable request adds to its subscription's usage; null when it bills nothing. */
 export interface BilledRequest {
   readonly subscriptionId: string;
   readonly planId: string;
   readonly meterEventName: string;
+  /** The period it is billed in: its own, or, when that one was closed, the first open one. */
   readonly periodStart: number;
   readonly periodEnd: number;
+  /** The period it happened in (by startedAt). */
+  readonly originPeriodStart: number;
+  readonly originPeriodEnd: number;
+  readonly pricing: PlanPricing | null;
   readonly at: number;
   readonly position: bigint;
+  readonly requestId: string;
+  readonly status: number;
+  readonly outcome: RequestEvent["type"];
 }
 
 export function billRequest(
@@ -137,9 +185,27 @@ export function billRequest(
   if (subscriptionId === null || plan === null || plan.meterEventName === null) return null;
   if (!isBillable(event, rules)) return null;
   const at = Date.parse(event.data.startedAt);
-  // The period the request happened in, never the one it is reported in.
-  const period = billingPeriod(at, subscription?.billingAnchor ?? null);
-  return { subscriptionId, planId: plan.planId, meterEventName: plan.meterEventName, periodStart: period.start, periodEnd: period.end, at, position };
+  const anchor = subscription?.billingAnchor ?? null;
+  // The period the request happened in, never the one it is reported in...
+  const origin = billingPeriod(at, anchor);
+  // ...unless that period was closed before the request reached the log: then the first open period, as an adjustment.
+  const closedThrough = subscription?.closedThrough ?? null;
+  const period = closedThrough !== null && origin.end <= closedThrough ? billingPeriod(closedThrough, anchor) : origin;
+  return {
+    subscriptionId,
+    planId: plan.planId,
+    meterEventName: plan.meterEventName,
+    periodStart: period.start,
+    periodEnd: period.end,
+    originPeriodStart: origin.start,
+    originPeriodEnd: origin.end,
+    pricing: plan.pricing,
+    at,
+    position,
+    requestId: event.data.requestId,
+    status: event.data.status,
+    outcome: event.type,
+  };
 }
 
 export function evolveUsage(usage: UsageAggregate | null, billed: BilledRequest): UsageAggregate {
@@ -148,15 +214,19 @@ export function evolveUsage(usage: UsageAggregate | null, billed: BilledRequest)
     meterEventName: billed.meterEventName,
     periodStart: billed.periodStart,
     periodEnd: billed.periodEnd,
+    originPeriodStart: billed.originPeriodStart,
+    originPeriodEnd: billed.originPeriodEnd,
     planId: billed.planId,
     units: (usage?.units ?? 0) + 1,
     throughPosition: usage === null || billed.position > usage.throughPosition ? billed.position : usage.throughPosition,
-    lastEventAt: Math.max(usage?.lastEventAt ?? Number.MIN_SAFE_INTEGER, billed.at),
+    // An adjustment is reported inside the open period, so Stripe counts it there.
+    lastEventAt: Math.max(usage?.lastEventAt ?? Number.MIN_SAFE_INTEGER, billed.at, billed.periodStart),
+    pricing: billed.pricing,
   };
 }
 
-export function usageKey(subscriptionId: string, meterEventName: string, periodStart: number): string {
-  return `${subscriptionId}|${meterEventName}|${periodStart}`;
+export function usageKey(subscriptionId: string, meterEventName: string, periodStart: number, originPeriodStart: number = periodStart): string {
+  return `${subscriptionId}|${meterEventName}|${periodStart}|${originPeriodStart}`;
 }
 
 /** Where `aggregateBatch` reads documents the batch has not changed yet. */
@@ -164,7 +234,7 @@ export interface BillingReader {
   plan(planId: string): PlanBilling | null;
   subscription(subscriptionId: string): SubscriptionBilling | null;
   customer(consumerId: string): CustomerLink | null;
-  usage(subscriptionId: string, meterEventName: string, periodStart: number): UsageAggregate | null;
+  usage(subscriptionId: string, meterEventName: string, periodStart: number, originPeriodStart: number): UsageAggregate | null;
 }
 
 /** The documents a batch changed, in their new state. */
@@ -173,6 +243,8 @@ export interface BillingChanges {
   readonly subscriptions: Map<string, SubscriptionBilling>;
   readonly customers: Map<string, CustomerLink>;
   readonly usage: Map<string, UsageAggregate>;
+  /** Every billable request of the batch, in log order: the rows behind each invoice line (receipts). */
+  readonly requests: BilledRequest[];
 }
 
 export interface PositionedEvent {
@@ -186,7 +258,7 @@ export interface PositionedEvent {
  * and the batch's checkpoint in one transaction.
  */
 export function aggregateBatch(events: readonly PositionedEvent[], read: BillingReader, rulesFor: (planId: string | null) => BillingRules): BillingChanges {
-  const changes: BillingChanges = { plans: new Map(), subscriptions: new Map(), customers: new Map(), usage: new Map() };
+  const changes: BillingChanges = { plans: new Map(), subscriptions: new Map(), customers: new Map(), usage: new Map(), requests: [] };
   const planOf = (planId: string): PlanBilling | null => changes.plans.get(planId) ?? read.plan(planId);
   const subscriptionOf = (subscriptionId: string): SubscriptionBilling | null => changes.subscriptions.get(subscriptionId) ?? read.subscription(subscriptionId);
   const customerOf = (consumerId: string): CustomerLink | null => changes.customers.get(consumerId) ?? read.customer(consumerId);
@@ -215,6 +287,11 @@ export function aggregateBatch(events: readonly PositionedEvent[], read: Billing
         if (next !== null) changes.customers.set(next.consumerId, next);
         break;
       }
+      case "BillingPeriodClosed": {
+        const next = closeSubscriptionPeriod(subscriptionOf(event.data.subscriptionId), event);
+        if (next !== null) changes.subscriptions.set(next.subscriptionId, next);
+        break;
+      }
       case "RequestCompleted":
       case "RequestRejected":
       case "RequestFailed": {
@@ -224,8 +301,10 @@ export function aggregateBatch(events: readonly PositionedEvent[], read: Billing
         const planId = event.data.planId ?? subscription?.planId ?? null;
         const billed = billRequest(event, position, planId === null ? null : planOf(planId), subscription, rulesFor(planId));
         if (billed === null) break;
-        const key = usageKey(subscriptionId, billed.meterEventName, billed.periodStart);
-        changes.usage.set(key, evolveUsage(changes.usage.get(key) ?? read.usage(subscriptionId, billed.meterEventName, billed.periodStart), billed));
+        const key = usageKey(subscriptionId, billed.meterEventName, billed.periodStart, billed.originPeriodStart);
+        const before = changes.usage.get(key) ?? read.usage(subscriptionId, billed.meterEventName, billed.periodStart, billed.originPeriodStart);
+        changes.usage.set(key, evolveUsage(before, billed));
+        changes.requests.push(billed);
         break;
       }
       default:

@@ -3,16 +3,19 @@ import type { UsageAggregate } from "./usage-aggregation.js";
 import { meterTimestamp, planReport, reportEventId, reportIdentifier, type ReportRange } from "./usage-report.js";
 
 const dayMs = 86_400_000;
-const range: ReportRange = { subscriptionId: "sub-1", meterEventName: "api_requests", periodStart: Date.UTC(2025, 5, 1), fromPosition: 0n, toPosition: 120n };
+const range: ReportRange = { subscriptionId: "sub-1", meterEventName: "api_requests", periodStart: Date.UTC(2025, 5, 1), originPeriodStart: Date.UTC(2025, 5, 1), fromPosition: 0n, toPosition: 120n };
 const usage: UsageAggregate = {
   subscriptionId: "sub-1",
   meterEventName: "api_requests",
   periodStart: Date.UTC(2025, 5, 1),
   periodEnd: Date.UTC(2025, 6, 1),
+  originPeriodStart: Date.UTC(2025, 5, 1),
+  originPeriodEnd: Date.UTC(2025, 6, 1),
   planId: "metered",
   units: 50,
   throughPosition: 120n,
   lastEventAt: Date.parse("2025-06-20T08:00:00.500Z"),
+  pricing: null,
 };
 const now = Date.parse("2025-06-25T00:00:00.000Z");
 
@@ -25,13 +28,17 @@ describe("report identifiers", () => {
     const variants = [
       { ...range, subscriptionId: "sub-2" },
       { ...range, meterEventName: "other" },
-      { ...range, periodStart: Date.UTC(2025, 6, 1) },
+      { ...range, periodStart: Date.UTC(2025, 6, 1), originPeriodStart: Date.UTC(2025, 6, 1) },
       { ...range, fromPosition: 1n },
       { ...range, toPosition: 121n },
     ].map(reportIdentifier);
     expect(new Set([id, ...variants]).size).toBe(6);
+    // An adjustment (late usage of June billed in July) has its own prefix and hash, distinct from July's regular report of the same range.
+    const adjustment = reportIdentifier({ ...range, periodStart: Date.UTC(2025, 6, 1) });
+    expect(adjustment).toMatch(/^tga_[0-9a-f]{48}$/);
+    expect(adjustment).not.toBe(variants[2]);
     // Pinned: an identifier already sent to Stripe must never change meaning.
-    expect(reportIdentifier({ subscriptionId: "s", meterEventName: "m", periodStart: 0, fromPosition: 0n, toPosition: 1n })).toMatchInlineSnapshot(`"tgu_7d08d67ec92abf009cada0eb66029c0d02385ef061fdb083"`);
+    expect(reportIdentifier({ subscriptionId: "s", meterEventName: "m", periodStart: 0, originPeriodStart: 0, fromPosition: 0n, toPosition: 1n })).toMatchInlineSnapshot(`"tgu_7d08d67ec92abf009cada0eb66029c0d02385ef061fdb083"`);
   });
 
   it("give UsageReported a deterministic UUID event id", () => {
@@ -48,6 +55,7 @@ describe("planReport", () => {
       ...range,
       reportId: reportIdentifier(range),
       periodEnd: usage.periodEnd,
+      originPeriodEnd: usage.originPeriodEnd,
       units: 50,
       timestampSeconds: Math.floor(usage.lastEventAt / 1_000),
       timestampClamped: false,

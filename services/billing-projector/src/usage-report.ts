@@ -18,16 +18,29 @@ export interface ReportRange {
   readonly subscriptionId: string;
   readonly meterEventName: string;
   readonly periodStart: number;
+  /** The period the requests happened in: periodStart for a regular report, an earlier, closed one for an adjustment. */
+  readonly originPeriodStart: number;
   /** Exclusive. */
   readonly fromPosition: bigint;
   /** Inclusive. */
   readonly toPosition: bigint;
 }
 
-/** Stripe's identifier for the meter event of a range: `tgu_` and 48 hex digits (Stripe allows 100 characters). */
+/**
+ * Stripe's identifier for the meter event of a range: `tgu_` and 48 hex digits (Stripe
+ * allows 100 characters). An adjustment (late usage of the closed period
+ * `originPeriodStart`, billed in `periodStart`) is `tga_` and a hash that also covers the
+ * origin period, so it can never collide with a regular report of either period.
+ */
 export function reportIdentifier(range: ReportRange): string {
-  const text = ["tollgate-usage-v1", range.subscriptionId, range.meterEventName, String(range.periodStart), String(range.fromPosition), String(range.toPosition)].join("\n");
-  return `tgu_${createHash("sha256").update(text).digest("hex").slice(0, 48)}`;
+  const common = [range.subscriptionId, range.meterEventName, String(range.periodStart)];
+  const positions = [String(range.fromPosition), String(range.toPosition)];
+  if (range.originPeriodStart === range.periodStart) {
+    const text = ["tollgate-usage-v1", ...common, ...positions].join("\n");
+    return `tgu_${createHash("sha256").update(text).digest("hex").slice(0, 48)}`;
+  }
+  const text = ["tollgate-usage-adjustment-v1", ...common, String(range.originPeriodStart), ...positions].join("\n");
+  return `tga_${createHash("sha256").update(text).digest("hex").slice(0, 48)}`;
 }
 
 /**
@@ -52,6 +65,7 @@ export interface LedgerPosition {
 export interface PlannedReport extends ReportRange {
   readonly reportId: string;
   readonly periodEnd: number;
+  readonly originPeriodEnd: number;
   readonly units: number;
   /** The meter event's timestamp, whole seconds since the epoch. */
   readonly timestampSeconds: number;
@@ -97,9 +111,10 @@ export function planReport(usage: UsageAggregate, ledger: LedgerPosition, now: n
     subscriptionId: usage.subscriptionId,
     meterEventName: usage.meterEventName,
     periodStart: usage.periodStart,
+    originPeriodStart: usage.originPeriodStart,
     fromPosition: ledger.reportedThrough,
     toPosition: usage.throughPosition,
   };
   const timestamp = meterTimestamp(usage.lastEventAt, now, rule);
-  return { ...range, reportId: reportIdentifier(range), periodEnd: usage.periodEnd, units, timestampSeconds: timestamp.seconds, timestampClamped: timestamp.clamped };
+  return { ...range, reportId: reportIdentifier(range), periodEnd: usage.periodEnd, originPeriodEnd: usage.originPeriodEnd, units, timestampSeconds: timestamp.seconds, timestampClamped: timestamp.clamped };
 }

@@ -1,4 +1,4 @@
-import { billingStream, type UsageReported } from "@tollgate/events";
+import { billingStream, type UsageAdjustmentReported, type UsageReported } from "@tollgate/events";
 import type { EventStore } from "@tollgate/eventstore";
 import type { Logger } from "@tollgate/observability";
 import { reportBackoffDelay, type ReportBackoff } from "./report-backoff.js";
@@ -165,12 +165,24 @@ export class UsageReporter {
   }
 }
 
-function usageReportedEvent(report: UsageReport, reportedAt: number): { id: string; type: "UsageReported"; version: 1; data: UsageReported["data"] } {
+type ReportEvent =
+  | { id: string; type: "UsageReported"; version: 1; data: UsageReported["data"] }
+  | { id: string; type: "UsageAdjustmentReported"; version: 1; data: UsageAdjustmentReported["data"] };
+
+/** UsageReported for a regular report; UsageAdjustmentReported, naming the closed period, for late usage. */
+function usageReportedEvent(report: UsageReport, reportedAt: number): ReportEvent {
+  const data = reportedData(report, reportedAt);
+  if (report.originPeriodStart === report.periodStart) return { id: reportEventId(report.reportId), type: "UsageReported", version: 1, data };
   return {
     id: reportEventId(report.reportId),
-    type: "UsageReported",
+    type: "UsageAdjustmentReported",
     version: 1,
-    data: {
+    data: { ...data, adjustsPeriodStart: new Date(report.originPeriodStart).toISOString(), adjustsPeriodEnd: new Date(report.originPeriodEnd).toISOString() },
+  };
+}
+
+function reportedData(report: UsageReport, reportedAt: number): UsageReported["data"] {
+  return {
       reportId: report.reportId,
       subscriptionId: report.subscriptionId,
       consumerId: report.consumerId,
@@ -185,7 +197,6 @@ function usageReportedEvent(report: UsageReport, reportedAt: number): { id: stri
       meterTimestamp: new Date(report.timestampSeconds * 1_000).toISOString(),
       timestampClamped: report.timestampClamped,
       reportedAt: new Date(reportedAt).toISOString(),
-    },
   };
 }
 

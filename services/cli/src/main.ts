@@ -3,6 +3,8 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { EventStoreConfig } from "@tollgate/eventstore";
 import { applyCommand } from "./commands/apply-command.js";
+import { billingReconcile } from "./commands/billing-reconcile-command.js";
+import { billingRerate } from "./commands/billing-rerate-command.js";
 import { tailEvents } from "./commands/events-command.js";
 import { startPlatform } from "./commands/start-platform.js";
 
@@ -16,6 +18,13 @@ Commands:
   apply FILE [--dry-run] [--actor NAME] [--store FILE | --esdb CONNECTION_STRING]
       Make the log's plans, consumers, credentials, subscriptions and routes match FILE;
       prints the diff, appends only the events it needs (none with --dry-run).
+  billing reconcile --period YYYY-MM [--subscription ID] [--json] [--store FILE | --esdb CONNECTION_STRING]
+                    [--billing-store FILE] [--projector-name NAME]
+      The month's reconciliation: billable units recounted from the log, billing.db's usage
+      and ledger (reported, pending, rejected, unplanned), late adjustments. Exit 2 when a
+      difference is unexplained. Reads only (default billing store ./data/billing-projector.db).
+  billing rerate --period YYYY-MM --pricing FILE.json [--subscription ID] [--json] [--billing-store FILE]
+      Re-rate a past month with corrected prices: the difference per subscription. A dry run.
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -80,6 +89,34 @@ async function main(argv: string[]): Promise<number> {
         values.esdb ? { kind: "eventstoredb", connectionString: values.esdb } : { kind: "sqlite", file: values.store },
       );
       return applyCommand({ file: resolve(positionals[0]!), store, dryRun: values["dry-run"], ...(values.actor ? { actor: values.actor } : {}) });
+    }
+    case "billing": {
+      const [sub, ...options] = rest;
+      if (sub !== "reconcile" && sub !== "rerate") break;
+      const { values } = parseArgs({
+        args: options,
+        options: {
+          period: { type: "string" },
+          subscription: { type: "string" },
+          pricing: { type: "string" },
+          json: { type: "boolean", default: false },
+          store: { type: "string", default: "./data/events.db" },
+          esdb: { type: "string" },
+          "billing-store": { type: "string", default: "./data/billing-projector.db" },
+          "projector-name": { type: "string", default: "billing-projector" },
+        },
+      });
+      if (values.period === undefined || (sub === "rerate" && values.pricing === undefined)) break;
+      const common = {
+        billingStore: resolve(values["billing-store"]),
+        projectorName: values["projector-name"],
+        month: values.period,
+        json: values.json,
+        ...(values.subscription === undefined ? {} : { subscriptionId: values.subscription }),
+      };
+      if (sub === "rerate") return billingRerate({ ...common, pricingFile: resolve(values.pricing!) });
+      const store = EventStoreConfig.parse(values.esdb ? { kind: "eventstoredb", connectionString: values.esdb } : { kind: "sqlite", file: values.store });
+      return billingReconcile({ ...common, store });
     }
     case undefined:
     case "help":

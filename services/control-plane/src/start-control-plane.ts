@@ -7,9 +7,11 @@ import { openEventStore, type EventStore } from "@tollgate/eventstore";
 import type { Logger } from "@tollgate/observability";
 import { createControlPlaneApp, type ControlPlaneApp } from "./api/create-control-plane-app.js";
 import { AdminAuthenticator } from "./api/admin-authenticator.js";
+import { StripeWebhookReceiver } from "./api/webhooks/stripe-webhook-receiver.js";
 import { CommandHandler } from "./application/command-handler.js";
 import { createServices, type ControlPlaneServices } from "./application/control-plane-services.js";
 import { QuotaUsageReader } from "./application/quota-usage-reader.js";
+import { BillingRecordsService } from "./application/billing-records-service.js";
 import type { ServiceContext } from "./application/service-context.js";
 import type { ControlPlaneConfig, SecretKeysConfig } from "./config/control-plane-config.js";
 import { ControlPlaneReadModel } from "./projections/control-plane-read-model.js";
@@ -27,6 +29,8 @@ export interface StartControlPlaneOptions {
   logger?: Logger;
   /** Lower only in tests: the default is what production hashes with. */
   scryptParameters?: ScryptParameters;
+  /** Where STRIPE_WEBHOOK_SECRET is read when the config names no signing secret; default process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 export interface RunningControlPlane {
@@ -85,6 +89,13 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
     ...(logger ? { logger } : {}),
   });
   const services = createServices(context, usage, quotaUsage);
+  const billing = new BillingRecordsService({
+    file: config.billingStore.file,
+    projectorName: config.billingStore.projectorName,
+    store,
+    clock,
+    ...(logger ? { logger } : {}),
+  });
   const analyticsStore = config.analytics === null ? null : openAnalyticsStore(config.analytics);
   const analyticsMigrated = analyticsStore === null ? Promise.resolve() : migrateAnalytics(analyticsStore, logger);
   const http = createControlPlaneApp({
@@ -92,6 +103,14 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
     admin: new AdminAuthenticator(config.adminTokens),
     ...(logger ? { logger } : {}),
     ...(analyticsStore ? { analytics: new AnalyticsQueries(analyticsStore) } : {}),
+    billing,
+    stripeWebhooks: new StripeWebhookReceiver({
+      services,
+      signingSecret: config.stripeWebhooks.signingSecret ?? nonEmpty((options.env ?? process.env).STRIPE_WEBHOOK_SECRET),
+      toleranceSeconds: config.stripeWebhooks.toleranceSeconds,
+      now: () => clock.now().getTime(),
+      ...(logger ? { logger } : {}),
+    }),
   });
 
   const server = createServer(http.app);
@@ -113,6 +132,7 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
       await usageStarted;
       await analyticsMigrated;
       await analyticsStore?.close();
+      billing.close();
       if (ownsStore) await store.close();
     })());
 
@@ -130,6 +150,10 @@ async function migrateAnalytics(store: AnalyticsStore, logger: Logger | undefine
   } catch (error) {
     logger?.warn({ err: error, engine: store.engine }, "analytics store not reachable at start; analytics queries answer 503 until it is");
   }
+}
+
+function nonEmpty(value: string | undefined): string | null {
+  return value === undefined || value === "" ? null : value;
 }
 
 function keyRing(config: SecretKeysConfig): { current: string; keys: Map<string, Buffer> } {

@@ -1,3 +1,4 @@
+import type { RouteCache } from "./cache/route-cache.js";
 import type { RouteConfig } from "./config/gateway-config.js";
 import type { RouteMetrics } from "./metrics/gateway-metrics.js";
 import type { RoutePolicyChain } from "./policies/route-policy-chain.js";
@@ -5,6 +6,8 @@ import type { FailureKind } from "@tollgate/events";
 import { RetryBudget } from "./proxy/retry-budget.js";
 import type { Upstream } from "./proxy/upstream.js";
 import type { Routable } from "./router.js";
+import type { GrpcTranscoder } from "./grpc/grpc-transcoder.js";
+import type { RouteWebSocketConfig } from "./websocket/websocket-config.js";
 
 /**
  * A route as the hot path uses it: its upstream's pools and its metric children
@@ -27,6 +30,12 @@ export interface CompiledRoute extends Routable {
   readonly retry: RouteRetry | null;
   /** The static response served when the upstream fails; null without one. */
   readonly fallback: RouteFallback | null;
+  /** REST/JSON → gRPC transcoding (route `grpc`): takes the request instead of the undici pool; null on HTTP routes. */
+  readonly grpc: GrpcTranscoder | null;
+  /** The route's response cache; null when it has none, which is all the request path checks. */
+  readonly cache: RouteCache | null;
+  /** How the route proxies WebSocket upgrades; null when it does not (they go upstream as plain HTTP). */
+  readonly websocket: RouteWebSocketConfig | null;
 }
 
 export interface RouteFallback {
@@ -44,7 +53,13 @@ export interface RouteRetry {
   readonly budget: RetryBudget;
 }
 
-export function compileRoute(route: RouteConfig, upstream: Upstream, metrics: RouteMetrics, policies: RoutePolicyChain | null): CompiledRoute {
+export function compileRoute(
+  route: RouteConfig,
+  upstream: Upstream,
+  metrics: RouteMetrics,
+  policies: RoutePolicyChain | null,
+  cache: RouteCache | null = null,
+): CompiledRoute {
   return {
     id: route.id,
     match: route.match,
@@ -56,6 +71,10 @@ export function compileRoute(route: RouteConfig, upstream: Upstream, metrics: Ro
     responseHeadersTimeoutMs: route.timeouts.responseHeadersMs,
     totalTimeoutMs: route.timeouts.totalMs ?? 0,
     fallback: route.fallback === undefined ? null : compileFallback(route.fallback),
+    // Set by the server, which owns the gRPC channels (grpc/grpc-transcoder.ts compileGrpcRoute).
+    grpc: null,
+    cache,
+    websocket: route.websocket?.enabled === true ? route.websocket : null,
     retry:
       route.retries.attempts === 0
         ? null

@@ -1,8 +1,11 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import type { FailureKind, RejectionStage, RequestEvent } from "@tollgate/events";
+import type { CacheStatus, FailureKind, GraphqlOperation, GrpcCall, RejectionStage, RequestEvent } from "@tollgate/events";
 import type { Logger } from "@tollgate/observability";
 import { errors, type Dispatcher } from "undici";
+import type { CacheEntry } from "./cache/cache-entry.js";
+import type { CacheFill } from "./cache/cache-fill.js";
+import type { CacheableExchange, CachedServing } from "./cache/cacheable-exchange.js";
 import type { Clock, IdGenerator } from "./clock.js";
 import { stripRoutePrefix, type CompiledRoute, type RouteRetry } from "./compiled-route.js";
 import { problems, type ProblemType } from "./errors/problem-catalog.js";
@@ -70,7 +73,7 @@ const hostValue = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]*)(?::[0-9]
  * rejected, failed or was abandoned by the client, so each request yields exactly
  * one event.
  */
-export class Exchange implements Dispatcher.DispatchHandler, PolicyExchange {
+export class Exchange implements Dispatcher.DispatchHandler, PolicyExchange, CacheableExchange {
   requestId = "";
   clientIp = "";
   /** Normalized path once known; until then the raw path, without query. */
@@ -87,6 +90,10 @@ export class Exchange implements Dispatcher.DispatchHandler, PolicyExchange {
   controlPlaneVersion: string | null = null;
   /** The body a policy read to check it (HMAC), forwarded instead of streaming `req`. */
   bodyOverride: Buffer | null = null;
+  /** The GraphQL operation the route's graphql policy found (GraphqlExchange); recorded in the event. */
+  graphql: GraphqlOperation | null = null;
+  /** The gRPC method and status of a transcoded request (route.grpc, GrpcExchange); recorded in the event. */
+  grpc: GrpcCall | null = null;
   target: UpstreamTarget | null = null;
   bytesIn = 0;
   bytesOut = 0;
@@ -117,6 +124,11 @@ export class Exchange implements Dispatcher.DispatchHandler, PolicyExchange {
   /** Settles the attempt in its target's circuit breaker; null without a breaker, or once settled. */
   private breakerSettle: BreakerSettle | null = null;
   private fallbackServed = false;
+  // The route's response cache (CacheableExchange); untouched on routes without one.
+  cacheStatus: CacheStatus = "none";
+  xCache: string | null = null;
+  cacheFill: CacheFill | null = null;
+  staleEntry: CacheEntry | null = null;
   private done = false;
   private head: RequestHead | null = null;
   private peer = "";
@@ -145,6 +157,20 @@ export class Exchange implements Dispatcher.DispatchHandler, PolicyExchange {
 
   get receivedAtMs(): number {
     return this.startedEpochMs;
+  }
+
+  /** True once the gateway began shutting down: responses it writes itself then close their connection. */
+  get draining(): boolean {
+    return this.ctx.draining;
+  }
+
+  /** The Host the request named (or its absolute-form authority); "" before routing or without one. */
+  get host(): string {
+    return this.head?.host ?? "";
+  }
+
+  get finished(): boolean {
+    return this.done;
   }
 
   addResponseHeaders(headers: Readonly<Record<string, string>>): void {
@@ -238,9 +264,32 @@ export class Exchange implements Dispatcher.DispatchHandler, PolicyExchange {
     this.forward();
   }
 
-  /** Hands the request to the upstream: the last step of the request path that the gateway drives. */
+  /** The policies admitted the request: the route's cache may answer it, else the upstream does. */
   private forward(): void {
-    const { ctx, req } = this;
+    const grpc = (this.route as CompiledRoute).grpc;
+    if (grpc !== null) {
+      // A gRPC route transcodes instead of proxying (grpc/grpc-transcoder.ts); it has no response cache.
+      this.prepareUpstreamRequest();
+      grpc.handle(this);
+      return;
+    }
+    const cache = (this.route as CompiledRoute).cache;
+    if (cache !== null && cache.lookup(this)) return;
+    this.forwardUpstream();
+  }
+
+  /** Hands the request to the upstream: the last step of the request path that the gateway drives. */
+  private forwardUpstream(): void {
+    const route = this.route as CompiledRoute;
+    this.prepareUpstreamRequest();
+    route.retry?.budget.request(this.startedEpochMs);
+    if (route.totalTimeoutMs > 0) this.totalTimer = setTimeout(this.onTotalTimeout, route.totalTimeoutMs);
+    this.dispatchAttempt(this.req);
+  }
+
+  /** The path and headers sent upstream: identity and forwarding headers added. Runs at most once per request. */
+  private prepareUpstreamRequest(): void {
+    const { ctx } = this;
     const route = this.route as CompiledRoute;
     const head = this.head as RequestHead;
     if (this.identity !== null) appendIdentityHeaders(head.headers, ctx.identityHeaders, this.identity.consumerId, this.planId);
@@ -250,9 +299,57 @@ export class Exchange implements Dispatcher.DispatchHandler, PolicyExchange {
     // Framing was checked above: a body exists exactly when it is chunked or has a
     // non-zero Content-Length (RFC 9112 6.3). undici re-frames it for the upstream.
     this.hasBody = head.transferEncodingCount > 0 || (head.contentLength !== undefined && head.contentLength !== "0");
-    route.retry?.budget.request(this.startedEpochMs);
-    if (route.totalTimeoutMs > 0) this.totalTimer = setTimeout(this.onTotalTimeout, route.totalTimeoutMs);
-    this.dispatchAttempt(req);
+  }
+
+  /** For the cache's background refresh, after this request was answered from the cache (it never went upstream itself). */
+  upstreamRequest(): { path: string; headers: string[] } {
+    if (this.upstreamPath === "") this.prepareUpstreamRequest();
+    return { path: this.upstreamPath, headers: (this.head as RequestHead).headers };
+  }
+
+  /** The cache could not answer (a lookup in a shared store missed, a collapsed request was released): on to the upstream. */
+  afterCacheMiss(): void {
+    if (this.done) return;
+    try {
+      this.forwardUpstream();
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  /**
+   * Answers from a cached entry: its status, headers and body, with Age, X-Cache and the
+   * request's own id (and the policies' headers). A hit or a stale-while-revalidate
+   * answer made no upstream attempt (attempts 0); a stale-if-error answer ends a failed
+   * request, recorded as a fallback.
+   */
+  serveCached(entry: CacheEntry, serving: CachedServing, ageSeconds: number): void {
+    if (this.done) return;
+    const { res } = this;
+    try {
+      if (serving === "stale-if-error") {
+        this.fallbackServed = true;
+        this.xCache = "STALE";
+      } else {
+        this.cacheStatus = serving;
+        this.xCache = serving === "hit" ? "HIT" : "STALE";
+        this.upstreamSettled = true;
+      }
+      const headers = entry.headers.concat("age", String(ageSeconds), "x-cache", this.xCache, "x-request-id", this.requestId);
+      if (serving === "stale-if-error") headers.push("x-tollgate-fallback", "stale");
+      const extra = this.extraResponseHeaders;
+      if (extra !== null) for (let index = 0; index < extra.length; index++) headers.push(extra[index] as string);
+      if (this.ctx.draining) headers.push("connection", "close");
+      res.writeHead(entry.status, headers);
+      if (this.method === "HEAD") {
+        res.end();
+      } else {
+        this.bytesOut = entry.body.length;
+        res.end(entry.body);
+      }
+    } catch (error) {
+      this.fail(error);
+    }
   }
 
   /** One attempt upstream: picks a target (another one than those tried, when it can) and dispatches. */
@@ -346,7 +443,8 @@ export class Exchange implements Dispatcher.DispatchHandler, PolicyExchange {
   }
 
   /** The policies' response headers, on a response the gateway writes itself (sendProblem merges them in). */
-  private setExtraResponseHeaders(): void {
+  setExtraResponseHeaders(): void {
+    if (this.xCache !== null) this.res.setHeader("x-cache", this.xCache);
     const extra = this.extraResponseHeaders;
     if (extra === null) return;
     for (let index = 0; index < extra.length; index += 2) this.res.setHeader(extra[index] as string, extra[index + 1] as string);
@@ -369,7 +467,7 @@ export class Exchange implements Dispatcher.DispatchHandler, PolicyExchange {
     this.failure = { kind: "timeout", detail: "shutdown grace period expired before the response completed" };
   }
 
-  private reject(stage: RejectionStage, problem: ProblemType, reason: string, closeConnection: boolean): void {
+  reject(stage: RejectionStage, problem: ProblemType, reason: string, closeConnection: boolean): void {
     this.rejection = { stage, reason, limit: null };
     if (closeConnection) untrustedConnections.add(this.req.socket);
     this.bytesOut = sendProblem(this.res, problem, this.requestId, reason, closeConnection || this.ctx.draining);
@@ -397,6 +495,9 @@ export class Exchange implements Dispatcher.DispatchHandler, PolicyExchange {
     this.targetOutcome = statusCode >= 502 && statusCode <= 504 ? "failure" : "success";
     this.resumeUpstream = resume;
     const headers = buildResponseHeaders(rawHeaders, this.requestId, this.ctx.draining);
+    // The upstream's own headers end before the x-request-id (and connection) the gateway appended.
+    if (this.cacheFill !== null) this.cacheFill.head(statusCode, headers, headers.length - (this.ctx.draining ? 4 : 2));
+    if (this.xCache !== null) headers.push("x-cache", this.xCache);
     const extra = this.extraResponseHeaders;
     if (extra !== null) for (let index = 0; index < extra.length; index++) headers.push(extra[index] as string);
     try {
@@ -411,6 +512,7 @@ export class Exchange implements Dispatcher.DispatchHandler, PolicyExchange {
 
   onData(chunk: Buffer): boolean {
     this.bytesOut += chunk.length;
+    if (this.cacheFill !== null) this.cacheFill.data(chunk);
     if (this.res.write(chunk)) return true;
     // Backpressure: undici stops reading the upstream socket until the client drains.
     this.res.once("drain", this.onDrain);
@@ -421,6 +523,11 @@ export class Exchange implements Dispatcher.DispatchHandler, PolicyExchange {
     this.reportTarget(this.targetOutcome);
     this.upstreamSettled = true;
     this.clearTotalTimer();
+    if (this.cacheFill !== null) {
+      // Stored before the client's response ends, so requests collapsed behind this one are answered from it.
+      this.cacheFill.complete();
+      this.cacheFill = null;
+    }
     this.res.end();
   }
 
@@ -454,11 +561,13 @@ export class Exchange implements Dispatcher.DispatchHandler, PolicyExchange {
    * Records the failure and answers it: the route's fallback or a problem if nothing was
    * sent yet, else the connection is cut.
    */
-  private respondWithFailure(error: UpstreamError, detail: string): void {
+  respondWithFailure(error: UpstreamError, detail: string): void {
     const { res } = this;
     this.upstreamSettled = true;
     this.clearTotalTimer();
     this.failure = { kind: error.failure, detail: truncate(error.message) };
+    // stale-if-error: an expired cached response answers before the static fallback would.
+    if (this.staleEntry !== null && !res.headersSent && (this.route as CompiledRoute).cache?.answersFailure(this, error.failure) === true) return;
     const fallback = (this.route as CompiledRoute).fallback;
     if (fallback !== null && !res.headersSent && fallback.on.has(error.failure)) {
       this.fallbackServed = true;
@@ -560,10 +669,24 @@ export class Exchange implements Dispatcher.DispatchHandler, PolicyExchange {
     }
     // A client that leaves takes its upstream request with it.
     if (!this.upstreamSettled && this.abortUpstream !== null) this.abortUpstream(new errors.RequestAbortedError());
+    // A fill that did not complete releases the requests collapsed behind it.
+    if (this.cacheFill !== null) {
+      this.cacheFill.release();
+      this.cacheFill = null;
+    }
     this.clearTotalTimer();
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     this.ctx.finish(this, this.toEvent(endMs));
   };
+
+  /** The targets of a retried request, in the order they were first tried (the last attempt's included). */
+  private targetsTried(): string[] {
+    const origins: string[] = [];
+    for (const target of this.tried ?? []) origins.push(target.origin);
+    const last = this.target?.origin;
+    if (last !== undefined && !origins.includes(last)) origins.push(last);
+    return origins;
+  }
 
   /**
    * Every event is written out as one object literal per type: building it from a
@@ -602,6 +725,8 @@ export class Exchange implements Dispatcher.DispatchHandler, PolicyExchange {
           stage: this.rejection.stage,
           reason: this.rejection.reason,
           limit: this.rejection.limit,
+          graphql: this.graphql ?? undefined,
+          grpc: this.grpc ?? undefined,
         },
       };
     }
@@ -629,9 +754,12 @@ export class Exchange implements Dispatcher.DispatchHandler, PolicyExchange {
           subscriptionId: this.subscriptionId,
           upstream: this.target?.origin ?? null,
           attempts: this.attempts,
+          targetsTried: this.tried === null ? undefined : this.targetsTried(),
           error: this.failure.kind,
           detail: this.failure.detail,
           fallbackServed: this.fallbackServed,
+          graphql: this.graphql ?? undefined,
+          grpc: this.grpc ?? undefined,
         },
       };
     }
@@ -659,7 +787,10 @@ export class Exchange implements Dispatcher.DispatchHandler, PolicyExchange {
         upstream: this.target?.origin ?? "",
         attempts: this.attempts,
         upstreamLatencyMs: roundMs(Math.max(this.upstreamLatencyMs, 0)),
-        cacheStatus: "none",
+        targetsTried: this.tried === null ? undefined : this.targetsTried(),
+        graphql: this.graphql ?? undefined,
+        grpc: this.grpc ?? undefined,
+        cacheStatus: this.cacheStatus,
       },
     };
   }
@@ -700,7 +831,7 @@ function hostHeaderProblem(req: IncomingMessage, head: RequestHead): string | nu
 }
 
 /** The host as routes name it: lower-case, without port and without a trailing dot. */
-function routingHost(host: string | undefined): string {
+export function routingHost(host: string | undefined): string {
   if (host === undefined || host.length === 0) return "";
   let end = host.length;
   if (host.charCodeAt(0) === 0x5b) {

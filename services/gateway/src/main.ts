@@ -9,7 +9,8 @@ import { ControlPlaneFollower } from "./identity/control-plane-follower.js";
 import { IdentityIndex } from "./identity/identity-index.js";
 import { Readiness } from "./readiness.js";
 import { createEventRecorder } from "./recorder/create-event-recorder.js";
-import { createGatewayServer } from "./server.js";
+import { GatewayEventLog } from "./recorder/gateway-event-log.js";
+import { createGatewayServer, type GatewayServer } from "./server.js";
 import { createStatusServer } from "./status-server.js";
 
 const usage = "usage: node services/gateway/dist/main.js --config <file.yaml|file.json>  (or TOLLGATE_GATEWAY_CONFIG=<file>)";
@@ -58,7 +59,15 @@ async function main(): Promise<number | null> {
   // The status server first: /healthz answers, and /readyz says what is still loading.
   // The gateway server comes later; /upstreams reads it once it exists.
   const upstreams: { health?: () => unknown } = {};
-  const status = createStatusServer({ host: config.status.host, port: config.status.port, registry, readiness, upstreams: () => upstreams.health?.() ?? {} });
+  const cache: { purge?: GatewayServer["purgeCache"] } = {};
+  const status = createStatusServer({
+    host: config.status.host,
+    port: config.status.port,
+    registry,
+    readiness,
+    upstreams: () => upstreams.health?.() ?? {},
+    cachePurge: { token: config.cache.adminToken, purge: (filter) => cache.purge?.(filter) ?? Promise.resolve(0) },
+  });
   const statusAddress = await status.listen();
 
   // A connection of its own: the recorder's lives in its worker thread, and reading the
@@ -87,8 +96,12 @@ async function main(): Promise<number | null> {
   waitOver.abort();
   if (!inTime) logger.warn({ waitedMs: config.identity.startupWaitMs }, "listening before the control plane's state is loaded; routes with auth answer 503 until it is");
 
-  const gateway = createGatewayServer({ config, recorder, logger, registry, readiness, identity });
+  // The gateway's own events (circuit breakers changing state) go on its own stream,
+  // through the main thread's connection: they are rare.
+  const gatewayEvents = new GatewayEventLog({ store: controlStore.store, streamId: streams.gateway(config.gatewayId), logger });
+  const gateway = createGatewayServer({ config, recorder, logger, registry, readiness, identity, onGatewayEvent: (event) => gatewayEvents.record(event) });
   upstreams.health = () => gateway.upstreamHealth();
+  cache.purge = (filter) => gateway.purgeCache(filter);
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
@@ -101,6 +114,7 @@ async function main(): Promise<number | null> {
     void (async () => {
       await gateway.shutdown(config.shutdownGraceMs);
       await follower.stop();
+      await gatewayEvents.close();
       await controlStore.store.close();
       await recorder.close();
       await status.close();

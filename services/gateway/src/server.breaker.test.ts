@@ -97,6 +97,13 @@ describe("circuit breaker per target", () => {
     expect(messages.some((msg) => msg.startsWith("circuit breaker open"))).toBe(true);
     expect(messages.some((msg) => msg.startsWith("circuit breaker half-open"))).toBe(true);
     expect(messages.some((msg) => msg.startsWith("circuit breaker closed"))).toBe(true);
+    // Each state change is also one gateway event (appended to the gateway's own stream by main).
+    expect(gw.gatewayEvents.map((event) => [event.type, event.data.upstream, event.data.target, event.data.from, event.data.to, event.data.opens])).toEqual([
+      ["CircuitBreakerStateChanged", "api", slow.origin, "closed", "open", 1],
+      ["CircuitBreakerStateChanged", "api", slow.origin, "open", "half-open", 1],
+      ["CircuitBreakerStateChanged", "api", slow.origin, "half-open", "closed", 1],
+    ]);
+    expect(gw.gatewayEvents.every((event) => event.data.gatewayId === "gw-test")).toBe(true);
 
     // One event per client request: 504s are timeouts, the fast 503s circuit-open.
     const events = await gw.recorder.waitFor(calls);

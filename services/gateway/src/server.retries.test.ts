@@ -92,7 +92,7 @@ describe("retries", () => {
     await res.body.dump();
     expect(res.statusCode).toBe(200);
     const [event] = await gw.recorder.waitFor(1);
-    expect(event).toMatchObject({ type: "RequestCompleted", data: { attempts: 2, upstream: healthy.origin, status: 200 } });
+    expect(event).toMatchObject({ type: "RequestCompleted", data: { attempts: 2, upstream: healthy.origin, status: 200, targetsTried: [refused, healthy.origin] } });
   });
 
   it("never retries a POST after the upstream received it, but retries one that was refused before reaching it", async () => {
@@ -113,6 +113,8 @@ describe("retries", () => {
     expect((await call(`${gw2.url}/api`, "POST")).status).toBe(200);
     const events = await gw.recorder.waitFor(3);
     expect(events[0]).toMatchObject({ type: "RequestFailed", data: { attempts: 1, upstream: cutter.origin, method: "POST" } });
+    // Not retried: no list, `upstream` is the one target.
+    expect(events[0]?.type === "RequestFailed" && events[0].data.targetsTried).toBeUndefined();
     expect(events.slice(1).map((event) => [event.type, event.type === "RequestCompleted" ? event.data.attempts : 0]).sort()).toEqual([
       ["RequestCompleted", 1],
       ["RequestCompleted", 2],

@@ -1,12 +1,16 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import type { RequestEvent } from "@tollgate/events";
+import type { GatewayEvent, RequestEvent } from "@tollgate/events";
 import type { Logger } from "@tollgate/observability";
 import type { Registry } from "prom-client";
 import { createAccessLog } from "./access-log.js";
+import type { PurgeFilter } from "./cache/cache-store.js";
+import { createResponseCache } from "./cache/response-cache.js";
 import { randomIds, systemClock, type Clock, type IdGenerator } from "./clock.js";
-import { compileRoute } from "./compiled-route.js";
+import { compileRoute, type CompiledRoute } from "./compiled-route.js";
+import { GrpcChannels } from "./grpc/grpc-channels.js";
+import { compileGrpcRoute } from "./grpc/grpc-transcoder.js";
 import type { GatewayConfig } from "./config/gateway-config.js";
 import { problems } from "./errors/problem-catalog.js";
 import { rawProblemResponse } from "./errors/problem-response.js";
@@ -22,6 +26,7 @@ import type { Readiness } from "./readiness.js";
 import type { EventRecorder } from "./recorder/event-recorder.js";
 import { compileRouter } from "./router.js";
 import { compileTrustProxy } from "./trust-proxy.js";
+import { createWebSocketProxy } from "./websocket/websocket-proxy.js";
 
 export interface GatewayServerOptions {
   /** Validated configuration (GatewayConfig). Compiled once here; never re-read. */
@@ -39,6 +44,11 @@ export interface GatewayServerOptions {
    * a config with auth routes is refused and events record no control-plane version.
    */
   identity?: IdentityIndex;
+  /**
+   * Receives the gateway's own events (a circuit breaker changing state), to be appended
+   * to its `gateway-<id>` stream. Called synchronously, rarely; never awaited.
+   */
+  onGatewayEvent?: (event: GatewayEvent) => void;
   clock?: Clock;
   ids?: IdGenerator;
 }
@@ -61,6 +71,8 @@ export interface GatewayServer {
   /** Each upstream's targets with their health (active checks, ejections), by upstream name. */
   upstreamHealth(): Record<string, TargetHealth[]>;
   readonly draining: boolean;
+  /** Removes cached responses (a route's, or under a key prefix); resolves with how many. 0 without a cache. */
+  purgeCache(filter: PurgeFilter): Promise<number>;
 }
 
 /** How long, after the grace period, closed connections get to report their requests. */
@@ -91,12 +103,54 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     void policyDependencies.close();
     throw error;
   }
-  const upstreams = createUpstreams(config.upstreams, logger);
-  registerUpstreamMetrics(options.registry, upstreams.values());
-  const routes = config.routes.map((route, index) =>
-    compileRoute(route, upstreams.get(route.upstream) as Upstream, metrics.forRoute(route.id), policies[index] ?? null),
+  const onGatewayEvent = options.onGatewayEvent;
+  const upstreams = createUpstreams(
+    config.upstreams,
+    logger,
+    onGatewayEvent === undefined
+      ? null
+      : (change) =>
+          onGatewayEvent({
+            type: "CircuitBreakerStateChanged",
+            version: 1,
+            data: { gatewayId: config.gatewayId, ...change, at: new Date((options.clock ?? systemClock).epochMs()).toISOString() },
+          }),
   );
+  registerUpstreamMetrics(options.registry, upstreams.values());
+  const responseCache = createResponseCache(config, { clock: options.clock ?? systemClock, logger, registry: options.registry });
+  const compiledRoutes = config.routes.map((route, index) =>
+    compileRoute(
+      route,
+      upstreams.get(route.upstream) as Upstream,
+      metrics.forRoute(route.id),
+      policies[index] ?? null,
+      responseCache?.forRoute(route, upstreams.get(route.upstream) as Upstream) ?? null,
+    ),
+  );
+  // gRPC routes get their transcoder here, where the channels (one per target) are owned and closed.
+  const grpcChannels = new GrpcChannels();
+  const routes = compiledRoutes.map((route, index) => {
+    const routeConfig = config.routes[index];
+    if (routeConfig?.grpc === undefined) return route;
+    return { ...route, grpc: compileGrpcRoute(routeConfig, route.upstream, grpcChannels) };
+  });
   let draining = false;
+  // Target sets changed live through the control plane (UpstreamTargetsSet/Reset): the
+  // overrides the follower caught up with before this server existed are applied now,
+  // later ones as the follower applies them. Off the request path.
+  const stopFollowingUpstreams = options.identity?.followUpstreamTargets((name, targets) => {
+    const upstream = upstreams.get(name);
+    if (upstream === undefined) {
+      logger.warn({ upstream: name }, "ignored a live target override for an upstream this gateway's config does not declare");
+      return;
+    }
+    if (draining) return;
+    try {
+      upstream.replaceTargets(targets ?? upstream.configuredTargets);
+    } catch (error) {
+      logger.error({ err: error, upstream: name }, "replacing an upstream's targets failed; it keeps its previous targets");
+    }
+  });
 
   const server = createServer(
     {
@@ -140,6 +194,22 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     },
     finish,
   };
+
+  // WebSocket upgrades get a listener only when a route proxies them: without one, Node
+  // hands an upgrade request to onRequest as a plain request, as it always did.
+  const websockets = routes.some((route) => route.websocket !== null) ? createWebSocketProxy({ context, onRequest, record: recordSession }) : null;
+  if (websockets !== null) server.on("upgrade", websockets.handleUpgrade);
+
+  /** A WebSocket session's one event (its RequestCompleted at close, or its refusal or failure). */
+  function recordSession(event: RequestEvent, route: CompiledRoute): void {
+    try {
+      recorder.record(event);
+    } catch (error) {
+      logger.error({ err: error, requestId: event.data.requestId }, "recording the request event failed");
+    }
+    route.metrics.observe(event.data.status, event.data.durationMs / 1_000);
+    accessLog.write(event);
+  }
 
   function onRequest(req: IncomingMessage, res: ServerResponse): void {
     const exchange = new Exchange(context, req, res);
@@ -228,6 +298,7 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     get draining() {
       return draining;
     },
+    purgeCache: (filter) => responseCache?.purge(filter) ?? Promise.resolve(0),
     upstreamHealth() {
       const now = Date.now();
       return Object.fromEntries([...upstreams].map(([name, upstream]) => [name, upstream.health(now)]));
@@ -244,10 +315,15 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     shutdown(graceMs = config.shutdownGraceMs) {
       shutdownPromise ??= (async () => {
         draining = true;
+        stopFollowingUpstreams?.();
+        const graceEndsAt = Date.now() + graceMs;
         readiness?.set("gateway", false, "shutting down");
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         const drained = await waitForDrain(graceMs);
+        // WebSocket sessions may end by themselves until the grace period is over; then
+        // each one left is closed with 1001 (Going Away), before any socket is cut.
+        await websockets?.shutdown(drained ? Math.max(0, graceEndsAt - Date.now()) : 0);
         if (!drained) {
           logger.warn({ inFlight: inFlight.size, graceMs }, "shutdown grace period expired; closing connections with requests in flight");
           for (const exchange of inFlight) exchange.abandon();
@@ -257,8 +333,10 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
         server.closeAllConnections();
         await closed;
         await closeUpstreams(upstreams.values(), !drained);
+        grpcChannels.close();
         await policyDependencies.close();
         await limiters?.close();
+        await responseCache?.close();
       })();
       return shutdownPromise;
     },

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Registry } from "prom-client";
+import { cachePurgePath, handleCachePurge, type CachePurgeAccess } from "./cache/cache-purge-endpoint.js";
 import type { Readiness } from "./readiness.js";
 
 export interface StatusServerOptions {
@@ -10,6 +11,8 @@ export interface StatusServerOptions {
   readiness: Readiness;
   /** Health of every upstream's targets, served at /upstreams. */
   upstreams?: () => unknown;
+  /** POST /cache/purge: the admin token and the gateway's purge; absent or token null: the endpoint answers 404. */
+  cachePurge?: CachePurgeAccess;
 }
 
 export interface StatusServer {
@@ -28,6 +31,7 @@ export interface StatusServer {
  *   sending traffic before connections are closed.
  * - /metrics: Prometheus text format.
  * - /upstreams: each upstream's targets with their health (JSON).
+ * - POST /cache/purge: removes cached responses (cache/cache-purge-endpoint.ts), with the admin token.
  */
 export function createStatusServer(options: StatusServerOptions): StatusServer {
   const server = createServer((req, res) => {
@@ -53,6 +57,10 @@ export function createStatusServer(options: StatusServerOptions): StatusServer {
 }
 
 async function handle(options: StatusServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if ((req.url ?? "/").split("?")[0] === cachePurgePath) {
+    await handleCachePurge(options.cachePurge ?? null, req, res);
+    return;
+  }
   if (req.method !== "GET" && req.method !== "HEAD") {
     send(res, 405, "text/plain; charset=utf-8", "method not allowed\n", { allow: "GET, HEAD" });
     return;

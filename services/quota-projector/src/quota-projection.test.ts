@@ -1,12 +1,12 @@
-import { BillingRules, defaultBillingRules, parseEvent, type RequestEvent, type TollgateEvent } from "@tollgate/events";
+import { BillingRules, defaultBillingRules, layerBillingRules, parseEvent, type BillingRulesOverride, type PlanUpdated, type RequestEvent, type TollgateEvent } from "@tollgate/events";
 import { describe, expect, it } from "vitest";
-import { assessRequest, projectBatch, usageKey, type PlanTerms, type ProjectionReader, type SubscriptionTerms, type UsageCounts } from "./quota-projection.js";
+import { assessRequest, projectBatch, usageKey, type BillingRulesResolver, type PlanTerms, type ProjectionReader, type SubscriptionTerms, type UsageCounts } from "./quota-projection.js";
 import { completed, failed, planCreated, planQuotaChanged, rejected, subscriptionPlanChanged, subscriptionStarted } from "./test-support/event-fixtures.js";
 
-const gold: PlanTerms = { planId: "gold", quota: { limit: 500, period: "day", enforcement: "hard" } };
+const gold: PlanTerms = { planId: "gold", quota: { limit: 500, period: "day", enforcement: "hard" }, billing: null };
 
 /** Folds events in batches of `batchSize` over an in-memory document store, as a SQLite store would. */
-function fold(events: readonly TollgateEvent[], batchSize = events.length, rulesFor = (_planId: string | null) => defaultBillingRules) {
+function fold(events: readonly TollgateEvent[], batchSize = events.length, rulesFor: BillingRulesResolver = () => defaultBillingRules) {
   const plans = new Map<string, PlanTerms>();
   const subscriptions = new Map<string, SubscriptionTerms>();
   const usage = new Map<string, UsageCounts>();
@@ -54,7 +54,7 @@ describe("assessRequest: what took a unit of quota, and what the plan bills (def
     expect(new Date(late.window.start).toISOString()).toBe("2025-06-15T00:00:00.000Z");
     expect(new Date(early.window.start).toISOString()).toBe("2025-06-16T00:00:00.000Z");
     // A plan without a quota is counted by calendar month.
-    const monthly = assessRequest(completed(), { planId: "free", quota: null }, null, defaultBillingRules)!;
+    const monthly = assessRequest(completed(), { planId: "free", quota: null, billing: null }, null, defaultBillingRules)!;
     expect(monthly.window.period).toBe("month");
     expect(assessRequest(completed({ subscriptionId: null }), gold, null, defaultBillingRules)).toBeNull();
   });
@@ -91,6 +91,28 @@ describe("projectBatch", () => {
   it("gives the same numbers whatever the batch size: one event at a time, in pairs, or all at once", () => {
     const whole = fold(log).usage;
     for (const size of [1, 2, 5]) expect(fold(log, size).usage).toEqual(whole);
+  });
+
+  it("bills by the plan's own rules as the log states them at each request, laid over the configured ones", () => {
+    const withRules = (planId: string, billing: PlanUpdated["data"]["changes"]["billing"]): PlanUpdated => ({ type: "PlanUpdated", version: 1, data: { planId, changes: { billing }, actor: { kind: "admin", id: "test" } } });
+    const events = [
+      planCreated("gold", { limit: 100, period: "day", enforcement: "hard" }),
+      subscriptionStarted("sub-1", "gold"),
+      completed({ n: 1, startedAt: "2025-06-15T10:00:00.000Z" }, 503),
+      withRules("gold", { upstreamServerErrors: true }),
+      completed({ n: 2, startedAt: "2025-06-15T11:00:00.000Z" }, 503),
+      completed({ n: 3, startedAt: "2025-06-15T11:00:01.000Z" }, 200, "hit"),
+      withRules("gold", null),
+      completed({ n: 4, startedAt: "2025-06-15T12:00:00.000Z" }, 503),
+    ].map((event) => parseEvent(event.type, event.version, event.data));
+    // The configured rules make cache hits free; the plan's rule bills upstream 5xx while it stands.
+    const configured = BillingRules.parse({ cacheHits: false });
+    const resolver = (_planId: string | null, planRules: BillingRulesOverride | null): BillingRules => layerBillingRules(configured, planRules);
+    for (const size of [1, 3, events.length]) {
+      const { usage, plans } = fold(events, size, resolver);
+      expect(usage.get(usageKey("sub-1", "day", Date.parse("2025-06-15T00:00:00.000Z")))).toMatchObject({ requests: 4, admitted: 4, billable: 1 });
+      expect(plans.get("gold")).toMatchObject({ quota: { limit: 100 }, billing: null });
+    }
   });
 
   it("uses the subscription's plan for requests that name none", () => {

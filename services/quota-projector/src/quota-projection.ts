@@ -1,4 +1,4 @@
-import { type BillingRules, isBillable, type PlanEvent, type Quota, type QuotaPeriod, quotaWindow, type QuotaWindow, type RequestEvent, type SubscriptionEvent, type TollgateEvent } from "@tollgate/events";
+import { type BillingRules, type BillingRulesOverride, isBillable, type PlanEvent, type Quota, type QuotaPeriod, quotaWindow, type QuotaWindow, type RequestEvent, type SubscriptionEvent, type TollgateEvent } from "@tollgate/events";
 
 /**
  * The quota projection, as pure functions of (document, event). Three kinds of
@@ -16,7 +16,12 @@ import { type BillingRules, isBillable, type PlanEvent, type Quota, type QuotaPe
 export interface PlanTerms {
   readonly planId: string;
   readonly quota: Quota | null;
+  /** The plan's own billing rules (PlanDefinition.billing); null: the configured rules alone. */
+  readonly billing: BillingRulesOverride | null;
 }
+
+/** The rules a request of `planId` is billed by, given the plan's own rules at that point of the log. */
+export type BillingRulesResolver = (planId: string | null, planRules: BillingRulesOverride | null) => BillingRules;
 
 /** What the projection needs of a subscription. */
 export interface SubscriptionTerms {
@@ -66,10 +71,16 @@ export const quotaProjectionEventTypes = [
 export function evolvePlan(plan: PlanTerms | null, event: PlanEvent): PlanTerms | null {
   switch (event.type) {
     case "PlanCreated":
-      return { planId: event.data.planId, quota: event.data.quota };
-    case "PlanUpdated":
-      if (event.data.changes.quota === undefined) return plan;
-      return { planId: event.data.planId, quota: event.data.changes.quota };
+      return { planId: event.data.planId, quota: event.data.quota, billing: event.data.billing ?? null };
+    case "PlanUpdated": {
+      const { quota, billing } = event.data.changes;
+      if (quota === undefined && billing === undefined) return plan;
+      return {
+        planId: event.data.planId,
+        quota: quota === undefined ? (plan?.quota ?? null) : quota,
+        billing: billing === undefined ? (plan?.billing ?? null) : billing,
+      };
+    }
     case "PlanArchived":
       // Existing subscriptions keep their terms until they move to another plan.
       return plan;
@@ -176,7 +187,7 @@ export function usageKey(subscriptionId: string, period: QuotaPeriod, periodStar
  * own changes first, then to `read`; nothing is written. The caller stores the changes
  * and the batch's checkpoint in one transaction.
  */
-export function projectBatch(events: readonly TollgateEvent[], read: ProjectionReader, rulesFor: (planId: string | null) => BillingRules): ProjectionChanges {
+export function projectBatch(events: readonly TollgateEvent[], read: ProjectionReader, rulesFor: BillingRulesResolver): ProjectionChanges {
   const changes: ProjectionChanges = { plans: new Map(), subscriptions: new Map(), usage: new Map() };
   const planOf = (planId: string): PlanTerms | null => changes.plans.get(planId) ?? read.plan(planId);
   const subscriptionOf = (subscriptionId: string): SubscriptionTerms | null =>
@@ -208,7 +219,8 @@ export function projectBatch(events: readonly TollgateEvent[], read: ProjectionR
         if (subscriptionId === null) break;
         const subscription = subscriptionOf(subscriptionId);
         const planId = event.data.planId ?? subscription?.planId ?? null;
-        const assessment = assessRequest(event, planId === null ? null : planOf(planId), subscription, rulesFor(planId));
+        const plan = planId === null ? null : planOf(planId);
+        const assessment = assessRequest(event, plan, subscription, rulesFor(planId, plan?.billing ?? null));
         if (assessment === null) break;
         const { period, start } = assessment.window;
         const key = usageKey(subscriptionId, period, start);

@@ -8,7 +8,8 @@ import { createLogger, createMetricsRegistry } from "@tollgate/observability";
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import { QuotaProjectorConfig } from "./quota-projector-config.js";
-import { startQuotaProjector, type RunningQuotaProjector } from "./quota-projector-service.js";
+import { QUOTA_STORE_SCHEMA_VERSION } from "./quota-store-schema.js";
+import { billingRulesFor, startQuotaProjector, type RunningQuotaProjector } from "./quota-projector-service.js";
 import { completed, planCreated, subscriptionStarted } from "./test-support/event-fixtures.js";
 
 const redisUrl = process.env.TOLLGATE_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -82,7 +83,7 @@ describe("startQuotaProjector on a file of schema version 1 (the shared Redis, u
     });
     running = await startQuotaProjector(config, { logger, registry: createMetricsRegistry() });
 
-    expect(lines.find((line) => String(line.msg).startsWith("quota projection file had another schema version"))).toMatchObject({ fromVersion: 1, toVersion: 2 });
+    expect(lines.find((line) => String(line.msg).startsWith("quota projection file had another schema version"))).toMatchObject({ fromVersion: 1, toVersion: QUOTA_STORE_SCHEMA_VERSION });
     await expect.poll(() => lines.some((line) => String(line.msg).startsWith("replay after the schema reset caught up")), { timeout: 10_000, interval: 10 }).toBe(true);
     await running.reconciliation!.flush();
     expect(running.store.usage()).toEqual([expect.objectContaining({ subscriptionId: "sub-1", requests: 10, admitted: 10, billable: 7 })]);
@@ -90,5 +91,20 @@ describe("startQuotaProjector on a file of schema version 1 (the shared Redis, u
     expect(running.reconciliation!.stats()).toMatchObject({ refunded: 0, restored: 0, errors: 0 });
     expect(await client.get(key)).toBe("7");
     expect(await client.get(`${key}:refunded`)).toBe("3");
+  });
+});
+
+describe("billingRulesFor: the configured defaults, the config's per-plan override, then the plan's own rules", () => {
+  it("keeps a configured default that a per-plan override leaves out, and lets the plan's rules win", () => {
+    const config = QuotaProjectorConfig.parse({
+      eventStore: { kind: "sqlite", file: "/tmp/unused.db" },
+      store: { file: "/tmp/unused-quota.db" },
+      billing: { defaults: { cacheHits: false }, plans: { gold: { upstreamServerErrors: true } } },
+    });
+    const rulesFor = billingRulesFor(config);
+    expect(rulesFor("gold", null)).toMatchObject({ cacheHits: false, upstreamServerErrors: true });
+    expect(rulesFor("silver", null)).toMatchObject({ cacheHits: false, upstreamServerErrors: false });
+    expect(rulesFor("gold", { upstreamServerErrors: false, cacheHits: true })).toMatchObject({ cacheHits: true, upstreamServerErrors: false });
+    expect(rulesFor(null, { fallbacks: true })).toMatchObject({ cacheHits: false, fallbacks: true });
   });
 });

@@ -1,12 +1,13 @@
 import { openEventStore, SubscriptionRunner, type EventStore, type OpenedEventStore, type Position } from "@tollgate/eventstore";
 import type { Logger, Registry } from "@tollgate/observability";
 import { Redis } from "ioredis";
-import { defaultBillingRules, type BillingRules } from "@tollgate/events";
+import { defaultBillingRules, layerBillingRules } from "@tollgate/events";
 import { registerProjectorMetrics } from "./projector-metrics.js";
 import { createQuotaProjector } from "./quota-projector.js";
 import type { QuotaProjectorConfig } from "./quota-projector-config.js";
 import { ReconciliationLoop } from "./reconciliation-loop.js";
 import { RedisQuotaReconciler } from "./redis-quota-reconciler.js";
+import type { BillingRulesResolver } from "./quota-projection.js";
 import { QUOTA_STORE_SCHEMA_VERSION } from "./quota-store-schema.js";
 import { SqliteQuotaStore } from "./sqlite-quota-store.js";
 
@@ -22,11 +23,18 @@ export interface RunningQuotaProjector {
   close(): Promise<void>;
 }
 
-/** The billing rules of each plan: the plan's overrides over the defaults. */
-export function billingRulesFor(config: QuotaProjectorConfig): (planId: string | null) => BillingRules {
-  const defaults = { ...defaultBillingRules, ...config.billing.defaults };
-  const perPlan = new Map(Object.entries(config.billing.plans).map(([planId, rules]) => [planId, { ...defaults, ...rules }]));
-  return (planId) => (planId === null ? defaults : (perPlan.get(planId) ?? defaults));
+/**
+ * The billing rules of each plan, in layers: the configured defaults, then the config's
+ * override for the plan, then the plan's own rules (PlanDefinition.billing, as the log
+ * says at the request's position), which win: the plan is what the product team stated.
+ */
+export function billingRulesFor(config: QuotaProjectorConfig): BillingRulesResolver {
+  const defaults = layerBillingRules(defaultBillingRules, config.billing.defaults);
+  const perPlan = new Map(Object.entries(config.billing.plans).map(([planId, rules]) => [planId, layerBillingRules(defaults, rules)]));
+  return (planId, planRules) => {
+    const configured = planId === null ? defaults : (perPlan.get(planId) ?? defaults);
+    return planRules === null ? configured : layerBillingRules(configured, planRules);
+  };
 }
 
 function createRedis(url: string, logger: Logger): Redis {

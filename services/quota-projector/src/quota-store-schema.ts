@@ -1,4 +1,4 @@
-import type { Quota, QuotaPeriod } from "@tollgate/events";
+import { BillingRulesOverride, type Quota, type QuotaPeriod } from "@tollgate/events";
 import type Database from "better-sqlite3";
 import type { PlanTerms, SubscriptionTerms, UsageCounts } from "./quota-projection.js";
 
@@ -17,8 +17,11 @@ import type { PlanTerms, SubscriptionTerms, UsageCounts } from "./quota-projecti
  * - 2: subscriptions' billing anchors (`quota_subscription_plans.billing_anchor`), which
  *   move the periods of anchored subscriptions: counts made under version 1 were in
  *   calendar periods, so they are rebuilt rather than kept.
+ * - 3: plans' own billing rules (`quota_plans.billing`, PlanDefinition.billing as JSON),
+ *   which change which requests were billable: counts made under version 2 followed the
+ *   config alone, so they are rebuilt.
  */
-export const QUOTA_STORE_SCHEMA_VERSION = 2;
+export const QUOTA_STORE_SCHEMA_VERSION = 3;
 
 export const quotaTables = ["quota_plans", "quota_subscription_plans", "quota_usage"] as const;
 
@@ -31,7 +34,8 @@ export const quotaStoreSchema = `
     plan_id           TEXT PRIMARY KEY,
     quota_limit       INTEGER,
     quota_period      TEXT,
-    quota_enforcement TEXT
+    quota_enforcement TEXT,
+    billing           TEXT
   ) STRICT;
   CREATE TABLE IF NOT EXISTS quota_subscription_plans (
     subscription_id TEXT PRIMARY KEY,
@@ -74,6 +78,8 @@ export interface PlanRow {
   quota_limit: number | null;
   quota_period: QuotaPeriod | null;
   quota_enforcement: Quota["enforcement"] | null;
+  /** The plan's own billing rules as JSON; null when it has none. */
+  billing: string | null;
 }
 
 export interface SubscriptionRow {
@@ -84,7 +90,7 @@ export interface SubscriptionRow {
 export const usageColumns =
   "subscription_id, plan_id, period, period_start, period_end, quota_limit, quota_period, quota_enforcement, requests, admitted, billable";
 
-export const selectPlanSql = "SELECT plan_id, quota_limit, quota_period, quota_enforcement FROM quota_plans WHERE plan_id = ?";
+export const selectPlanSql = "SELECT plan_id, quota_limit, quota_period, quota_enforcement, billing FROM quota_plans WHERE plan_id = ?";
 export const selectSubscriptionSql = "SELECT plan_id, billing_anchor FROM quota_subscription_plans WHERE subscription_id = ?";
 export const selectUsageSql = `SELECT ${usageColumns} FROM quota_usage WHERE subscription_id = ? AND period = ? AND period_start = ?`;
 
@@ -100,7 +106,7 @@ export function quotaOf(row: Pick<PlanRow, "quota_limit" | "quota_period" | "quo
 }
 
 export function planOf(row: PlanRow): PlanTerms {
-  return { planId: row.plan_id, quota: quotaOf(row) };
+  return { planId: row.plan_id, quota: quotaOf(row), billing: row.billing === null ? null : BillingRulesOverride.parse(JSON.parse(row.billing)) };
 }
 
 export function subscriptionOf(row: SubscriptionRow): SubscriptionTerms {

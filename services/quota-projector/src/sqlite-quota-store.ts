@@ -1,7 +1,7 @@
 import { setTimeout as delay } from "node:timers/promises";
-import { type BillingRules, parseEvent, type TollgateEvent } from "@tollgate/events";
+import { parseEvent, type TollgateEvent } from "@tollgate/events";
 import { openSqliteDatabase, SqliteCheckpointStore, type Position, type RecordedEvent } from "@tollgate/eventstore";
-import { projectBatch, type ProjectionReader, type UsageCounts } from "./quota-projection.js";
+import { projectBatch, type BillingRulesResolver, type ProjectionReader, type UsageCounts } from "./quota-projection.js";
 import {
   planOf,
   QUOTA_STORE_SCHEMA_VERSION,
@@ -30,7 +30,7 @@ export interface SqliteQuotaStoreOptions {
   /** The projector's name: its checkpoint is stored under it, in this file. */
   name: string;
   /** The billing rules of a plan (null: the request names no plan). */
-  rulesFor: (planId: string | null) => BillingRules;
+  rulesFor: BillingRulesResolver;
 }
 
 /** Called with a batch's positions once its transaction is open; a test watches this to kill the process mid-batch. */
@@ -60,7 +60,7 @@ export interface BatchHold {
 export class SqliteQuotaStore {
   readonly #db: Database;
   readonly #name: string;
-  readonly #rulesFor: (planId: string | null) => BillingRules;
+  readonly #rulesFor: BillingRulesResolver;
   readonly #checkpoints: SqliteCheckpointStore;
   readonly #statements: ReturnType<typeof prepare>;
   readonly #reader: ProjectionReader;
@@ -123,7 +123,7 @@ export class SqliteQuotaStore {
       const parsed: TollgateEvent[] = fresh.map((event) => parseEvent(event.type, event.version, event.data));
       const changes = projectBatch(parsed, this.#reader, this.#rulesFor);
       const statements = this.#statements;
-      for (const plan of changes.plans.values()) statements.upsertPlan.run(plan.planId, plan.quota?.limit ?? null, plan.quota?.period ?? null, plan.quota?.enforcement ?? null);
+      for (const plan of changes.plans.values()) statements.upsertPlan.run(plan.planId, plan.quota?.limit ?? null, plan.quota?.period ?? null, plan.quota?.enforcement ?? null, plan.billing === null ? null : JSON.stringify(plan.billing));
       for (const [subscriptionId, terms] of changes.subscriptions) statements.upsertSubscription.run(subscriptionId, terms.planId, terms.billingAnchor);
       for (const usage of changes.usage.values()) statements.upsertUsage.run(rowOf(usage));
       // The checkpoint in the same transaction as the effects: together or not at all.
@@ -190,9 +190,9 @@ function prepare(db: Database) {
     selectUsageEndingAfter: db.prepare<[number], UsageRow>(
       `SELECT ${usageColumns} FROM quota_usage WHERE period_end > ? ORDER BY subscription_id, period, period_start`,
     ),
-    upsertPlan: db.prepare<[string, number | null, string | null, string | null]>(
-      "INSERT INTO quota_plans (plan_id, quota_limit, quota_period, quota_enforcement) VALUES (?, ?, ?, ?) " +
-        "ON CONFLICT (plan_id) DO UPDATE SET quota_limit = excluded.quota_limit, quota_period = excluded.quota_period, quota_enforcement = excluded.quota_enforcement",
+    upsertPlan: db.prepare<[string, number | null, string | null, string | null, string | null]>(
+      "INSERT INTO quota_plans (plan_id, quota_limit, quota_period, quota_enforcement, billing) VALUES (?, ?, ?, ?, ?) " +
+        "ON CONFLICT (plan_id) DO UPDATE SET quota_limit = excluded.quota_limit, quota_period = excluded.quota_period, quota_enforcement = excluded.quota_enforcement, billing = excluded.billing",
     ),
     upsertSubscription: db.prepare<[string, string, number | null]>(
       "INSERT INTO quota_subscription_plans (subscription_id, plan_id, billing_anchor) VALUES (?, ?, ?) " +

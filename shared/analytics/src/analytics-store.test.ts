@@ -1,9 +1,10 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AnalyticsStore } from "./analytics-store.js";
 import { ClickHouseAnalyticsStore } from "./clickhouse/clickhouse-analytics-store.js";
+import { defaultMigrationsDir } from "./clickhouse/clickhouse-migrations.js";
 import { AnalyticsQueries } from "./query/analytics-queries.js";
 import { exactPercentile, LATENCY_RELATIVE_ACCURACY } from "./query/latency-histogram.js";
 import { UnsafeSqlValueError } from "./sql/sql-literal.js";
@@ -50,7 +51,7 @@ describe.each(engines)("%s analytics store", (_engine, fresh) => {
   it("migrates once, and tracks what it applied", async () => {
     const store = fresh()();
     try {
-      expect(await store.migrate()).toEqual(["0001_requests", "0002_requests_per_minute"]);
+      expect(await store.migrate()).toEqual(["0001_requests", "0002_requests_per_minute", "0003_graphql_operation"]);
       expect(await store.migrate()).toEqual([]);
     } finally {
       await store.close();
@@ -125,6 +126,36 @@ describe.each(engines)("%s analytics store", (_engine, fresh) => {
     }
   });
 
+  it("ranks GraphQL operations (top by=operation) from the raw rows, with filters and percentiles", async () => {
+    const store = fresh()();
+    try {
+      await store.migrate();
+      const rows = requestRows(2_000);
+      await store.writeBatch("p", rows, 2_000n);
+      const queries = new AnalyticsQueries(store);
+      const graphql = rows.filter((row) => row.graphql_operation_type !== "");
+      const top = await queries.top({ from, to, by: "operation", metric: "requests", limit: 10 });
+      expect(top.by).toBe("operation");
+      expect(top.entries.map((entry) => entry.key).sort()).toEqual(["GetOrder", "ListUsers", null].sort());
+      for (const entry of top.entries) {
+        const matching = graphql.filter((row) => row.graphql_operation === (entry.key ?? ""));
+        expect(entry.requests).toBe(matching.length);
+        expect(entry.errors).toBe(matching.filter((row) => row.status >= 400).length);
+        const exact = exactPercentile(matching.map((row) => row.duration_ms), 0.95)!;
+        expect(Math.abs(entry.p95! - exact)).toBeLessThanOrEqual(exact * LATENCY_RELATIVE_ACCURACY + 0.001);
+      }
+      const page = await queries.requests({ from, to, limit: 500, offset: 0 });
+      const operationOf = new Map(rows.map((row) => [row.event_id, row.graphql_operation === "" ? null : row.graphql_operation]));
+      expect(page.requests.map((request) => request.graphqlOperation)).toEqual(page.requests.map((request) => operationOf.get(request.eventId)));
+      expect(page.requests.some((request) => request.graphqlOperation !== null)).toBe(true);
+      const ordersOnly = await queries.top({ from, to, by: "operation", metric: "requests", limit: 10, routeId: "orders" });
+      const total = ordersOnly.entries.reduce((sum, entry) => sum + entry.requests, 0);
+      expect(total).toBe(graphql.filter((row) => row.route_id === "orders").length);
+    } finally {
+      await store.close();
+    }
+  });
+
   it("retention removes raw rows older than the cut-off (whole days on ClickHouse) and keeps the rollups", async () => {
     const store = fresh()();
     try {
@@ -158,6 +189,33 @@ describe.each(engines)("%s analytics store", (_engine, fresh) => {
       expect((await queries.totals({ from, to })).requests).toBe(100);
     } finally {
       await store.close();
+    }
+  });
+});
+
+describe("clickhouse migrations", () => {
+  it("add the GraphQL columns to tables migrated before them, and survive a migration interrupted after its first ALTER", async () => {
+    const database = `t${(databaseCounter += 1)}`;
+    const oldDir = mkdtempSync(join(tmpdir(), "tollgate-migrations-"));
+    try {
+      for (const file of ["0001_requests.sql", "0002_requests_per_minute.sql"]) copyFileSync(join(defaultMigrationsDir, file), join(oldDir, file));
+      const before = ClickHouseAnalyticsStore.open({ url: clickhouse.url, database, migrationsDir: oldDir });
+      expect(await before.migrate()).toEqual(["0001_requests", "0002_requests_per_minute"]);
+      await before.close();
+      // As if the process died right after the first ALTER of 0003: the column exists, the migration is not recorded.
+      const alter = await fetch(`${clickhouse.url}/?database=${database}`, { method: "POST", body: "ALTER TABLE requests ADD COLUMN graphql_operation String DEFAULT ''" });
+      expect(alter.status).toBe(200);
+      const after = ClickHouseAnalyticsStore.open({ url: clickhouse.url, database });
+      try {
+        expect(await after.migrate()).toEqual(["0003_graphql_operation"]);
+        await after.writeBatch("p", requestRows(100), 100n);
+        const top = await new AnalyticsQueries(after).top({ from, to, by: "operation", metric: "requests", limit: 10 });
+        expect(top.entries.reduce((sum, entry) => sum + entry.requests, 0)).toBe(20);
+      } finally {
+        await after.close();
+      }
+    } finally {
+      rmSync(oldDir, { recursive: true, force: true });
     }
   });
 });

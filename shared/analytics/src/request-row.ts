@@ -27,6 +27,8 @@ export const RequestRow = z.strictObject({
   bytes_in: z.number().int().nonnegative(),
   bytes_out: z.number().int().nonnegative(),
   outcome: z.string().max(600).describe("RequestRejected: stage; RequestFailed: error kind; RequestCompleted: cache status"),
+  graphql_operation: z.string().max(200).describe("The GraphQL operation's name on GraphQL-aware routes; '' for an anonymous operation or another request"),
+  graphql_operation_type: z.enum(["", "query", "mutation", "subscription"]).describe("The GraphQL operation's type; '' when the request carried none"),
 });
 
 export type RequestRow = z.infer<typeof RequestRow>;

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { EntityId } from "./control-events.js";
+import { StripeLinkEvent } from "./stripe-link-events.js";
 
 /**
  * Billing events: the billing records. The billing projector appends one UsageReported
@@ -46,9 +47,46 @@ export const UsageReported = z.object({
   }),
 });
 
-export const BillingEvent = z.discriminatedUnion("type", [UsageReported]);
+/**
+ * A late usage report: billable requests of a period that was already closed
+ * (BillingPeriodClosed) when they reached the log. They are never put back into the
+ * closed period: they are reported in the first open period (`periodStart`/`periodEnd`,
+ * where Stripe counts them), as an explicit adjustment of the period they happened in.
+ */
+export const UsageAdjustmentReported = z.object({
+  type: z.literal("UsageAdjustmentReported"),
+  version: z.literal(1),
+  data: UsageReported.shape.data.extend({
+    adjustsPeriodStart: isoTime.describe("The closed period the late requests happened in (by startedAt), start inclusive"),
+    adjustsPeriodEnd: isoTime.describe("End of that period, exclusive"),
+  }),
+});
+
+/**
+ * A subscription's service period closed: its grace window for late events has passed.
+ * Appended by the billing projector to `billing-<subscriptionId>`; the log position of this
+ * event is what decides, on every replay alike, whether a request is late: a request of
+ * this period (or an earlier one) logged after it becomes an adjustment of the next open
+ * period. The event id is derived from (subscription, periodEnd), so a second close of the
+ * same period is skipped by the store.
+ */
+export const BillingPeriodClosed = z.object({
+  type: z.literal("BillingPeriodClosed"),
+  version: z.literal(1),
+  data: z.object({
+    subscriptionId: EntityId,
+    periodStart: isoTime.describe("The period closed, start inclusive"),
+    periodEnd: isoTime.describe("End of that period, exclusive: every period ending at or before it is closed"),
+    graceMs: z.number().int().nonnegative().describe("The grace window after periodEnd that had passed when it closed"),
+    closedAt: isoTime,
+  }),
+});
+
+export const BillingEvent = z.discriminatedUnion("type", [UsageReported, UsageAdjustmentReported, BillingPeriodClosed, ...StripeLinkEvent.options]);
 
 export type UsageReported = z.infer<typeof UsageReported>;
+export type UsageAdjustmentReported = z.infer<typeof UsageAdjustmentReported>;
+export type BillingPeriodClosed = z.infer<typeof BillingPeriodClosed>;
 export type BillingEvent = z.infer<typeof BillingEvent>;
 export type BillingEventType = BillingEvent["type"];
 

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { BillingRulesOverride } from "./billing-rules.js";
 
 /**
  * Control-plane events: every change to plans, consumers, credentials, subscriptions
@@ -103,6 +104,9 @@ export const PlanDefinition = z.object({
   scopes: z.array(z.string().min(1).max(100)).max(100).describe("Scopes a subscription to this plan grants"),
   price: PriceReference,
   pricing: PlanPricing.nullable().optional().describe("What the plan charges per billing period; absent or null: not rated (usage is still metered)"),
+  billing: BillingRulesOverride.nullable()
+    .optional()
+    .describe("Which requests the plan bills and counts against its quota (billing-rules.ts); absent or null: the projectors' configured rules"),
 });
 
 export const PlanCreated = z.object({
@@ -356,6 +360,47 @@ export const RouteRemoved = z.object({
   data: z.object({ routeId: EntityId, actor: Actor }),
 });
 
+// ---------------------------------------------------------------------------- upstreams
+
+/** Names of upstreams as the gateway's config declares them; the stream is `upstream-<name>`. */
+export const UpstreamName = z.string().regex(entityIdPattern, "use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit");
+
+export const UpstreamTargetOverride = z.object({
+  url: z
+    .url({ protocol: /^https?$/ })
+    .refine((url) => {
+      const parsed = new URL(url);
+      return parsed.pathname === "/" && parsed.search === "" && parsed.hash === "" && parsed.username === "" && parsed.password === "";
+    }, "an origin only: scheme, host and port, no path, query or credentials")
+    .describe("Origin of the target (http or https)"),
+  weight: z.number().int().min(1).max(1000).describe("Relative share for weighted algorithms (1-1000)"),
+});
+
+export const UpstreamTargets = z
+  .array(UpstreamTargetOverride)
+  .min(1)
+  .max(100)
+  .refine((targets) => new Set(targets.map((target) => new URL(target.url).origin)).size === targets.length, "target urls must be unique")
+  .describe("The upstream's whole target set, replacing the one in the gateway's config");
+
+/**
+ * Replaces the targets of an upstream declared in the gateway's config, live. The
+ * control plane does not know the gateway's config, so a gateway ignores (and logs)
+ * an override for an upstream it does not declare.
+ */
+export const UpstreamTargetsSet = z.object({
+  type: z.literal("UpstreamTargetsSet"),
+  version: z.literal(1),
+  data: z.object({ upstream: UpstreamName, targets: UpstreamTargets, actor: Actor }),
+});
+
+/** Drops the override: the gateway goes back to the targets in its config. */
+export const UpstreamTargetsReset = z.object({
+  type: z.literal("UpstreamTargetsReset"),
+  version: z.literal(1),
+  data: z.object({ upstream: UpstreamName, actor: Actor }),
+});
+
 // ---------------------------------------------------------------------------- unions
 
 export const PlanEvent = z.discriminatedUnion("type", [PlanCreated, PlanUpdated, PlanArchived]);
@@ -381,6 +426,7 @@ export const SubscriptionEvent = z.discriminatedUnion("type", [
   SubscriptionPlanChanged,
 ]);
 export const RouteEvent = z.discriminatedUnion("type", [RouteDefined, RouteRemoved]);
+export const UpstreamEvent = z.discriminatedUnion("type", [UpstreamTargetsSet, UpstreamTargetsReset]);
 
 export const ControlEvent = z.discriminatedUnion("type", [
   ...PlanEvent.options,
@@ -388,6 +434,7 @@ export const ControlEvent = z.discriminatedUnion("type", [
   ...CredentialEvent.options,
   ...SubscriptionEvent.options,
   ...RouteEvent.options,
+  ...UpstreamEvent.options,
 ]);
 
 export type EntityId = z.infer<typeof EntityId>;
@@ -405,6 +452,7 @@ export type JwtIdentityMatch = z.infer<typeof JwtIdentityMatch>;
 export type ScryptPasswordHash = z.infer<typeof ScryptPasswordHash>;
 export type SealedSecret = z.infer<typeof SealedSecret>;
 export type RouteDefinition = z.infer<typeof RouteDefinition>;
+export type UpstreamTargetOverride = z.infer<typeof UpstreamTargetOverride>;
 
 export type PlanCreated = z.infer<typeof PlanCreated>;
 export type PlanUpdated = z.infer<typeof PlanUpdated>;
@@ -429,12 +477,15 @@ export type SubscriptionCancelled = z.infer<typeof SubscriptionCancelled>;
 export type SubscriptionPlanChanged = z.infer<typeof SubscriptionPlanChanged>;
 export type RouteDefined = z.infer<typeof RouteDefined>;
 export type RouteRemoved = z.infer<typeof RouteRemoved>;
+export type UpstreamTargetsSet = z.infer<typeof UpstreamTargetsSet>;
+export type UpstreamTargetsReset = z.infer<typeof UpstreamTargetsReset>;
 
 export type PlanEvent = z.infer<typeof PlanEvent>;
 export type ConsumerEvent = z.infer<typeof ConsumerEvent>;
 export type CredentialEvent = z.infer<typeof CredentialEvent>;
 export type SubscriptionEvent = z.infer<typeof SubscriptionEvent>;
 export type RouteEvent = z.infer<typeof RouteEvent>;
+export type UpstreamEvent = z.infer<typeof UpstreamEvent>;
 export type ControlEvent = z.infer<typeof ControlEvent>;
 export type ControlEventType = ControlEvent["type"];
 
@@ -445,4 +496,5 @@ export const subscriptionEventTypes: readonly SubscriptionEvent["type"][] = Subs
   (option) => option.shape.type.value,
 );
 export const routeEventTypes: readonly RouteEvent["type"][] = RouteEvent.options.map((option) => option.shape.type.value);
+export const upstreamEventTypes: readonly UpstreamEvent["type"][] = UpstreamEvent.options.map((option) => option.shape.type.value);
 export const controlEventTypes: readonly ControlEventType[] = ControlEvent.options.map((option) => option.shape.type.value);

@@ -5,4 +5,6 @@ export * from "./parse-event.js";
 export * from "./quota-window.js";
 export * from "./quota-counter-key.js";
 export * from "./billing-events.js";
+export * from "./stripe-link-events.js";
 export * from "./billing-rules.js";
+export * from "./gateway-events.js";

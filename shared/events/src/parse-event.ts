@@ -1,10 +1,11 @@
 import { z } from "zod";
 import { BillingEvent } from "./billing-events.js";
 import { ControlEvent } from "./control-events.js";
+import { GatewayEvent } from "./gateway-events.js";
 import { RequestEvent } from "./request-events.js";
 
 /** Every event the platform records. New families are added to this union. */
-export const TollgateEvent = z.discriminatedUnion("type", [...RequestEvent.options, ...ControlEvent.options, ...BillingEvent.options]);
+export const TollgateEvent = z.discriminatedUnion("type", [...RequestEvent.options, ...ControlEvent.options, ...BillingEvent.options, ...GatewayEvent.options]);
 export type TollgateEvent = z.infer<typeof TollgateEvent>;
 export type TollgateEventType = TollgateEvent["type"];
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { defaultBillingRules, isBillable } from "./billing-rules.js";
 import { InvalidEventError, parseEvent } from "./parse-event.js";
 import type { RequestCompleted } from "./request-events.js";
 import { categoryOf, streams } from "./streams.js";
@@ -35,7 +36,7 @@ describe("request events", () => {
   });
 
   it("names every invalid field with its path", () => {
-    const bad = { ...completed, status: 42, attempts: 0 };
+    const bad = { ...completed, status: 42, attempts: -1 };
     try {
       parseEvent("RequestCompleted", 1, bad);
       expect.fail("should throw");
@@ -45,6 +46,17 @@ describe("request events", () => {
       expect(issues).toContain("data.status");
       expect(issues).toContain("data.attempts");
     }
+  });
+
+  it("records a response served from the gateway's cache with no upstream attempt, billed by the cacheHits rule", () => {
+    for (const cacheStatus of ["hit", "stale"] as const) {
+      const event = parseEvent("RequestCompleted", 1, { ...completed, upstream: "", attempts: 0, upstreamLatencyMs: 0, cacheStatus }) as RequestCompleted;
+      expect(event.data).toMatchObject({ attempts: 0, cacheStatus });
+      expect(isBillable(event, defaultBillingRules)).toBe(true);
+      expect(isBillable(event, { ...defaultBillingRules, cacheHits: false })).toBe(false);
+    }
+    const miss = parseEvent("RequestCompleted", 1, { ...completed, cacheStatus: "miss" }) as RequestCompleted;
+    expect(isBillable(miss, { ...defaultBillingRules, cacheHits: false })).toBe(true);
   });
 
   it("rejects unknown event types and versions", () => {

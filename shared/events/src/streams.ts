@@ -9,6 +9,8 @@ export const streamCategories = {
   credential: "credential",
   subscription: "subscription",
   route: "route",
+  upstream: "upstream",
+  gateway: "gateway",
 } as const;
 
 export type StreamCategory = (typeof streamCategories)[keyof typeof streamCategories];
@@ -23,6 +25,10 @@ export const streams = {
   credential: (credentialId: string): string => `${streamCategories.credential}-${credentialId}`,
   subscription: (subscriptionId: string): string => `${streamCategories.subscription}-${subscriptionId}`,
   route: (routeId: string): string => `${streamCategories.route}-${routeId}`,
+  /** Live target overrides of one upstream the gateways declare in their config. */
+  upstream: (name: string): string => `${streamCategories.upstream}-${name}`,
+  /** A gateway instance's own events (circuit breaker state changes). Appended with no expected revision. */
+  gateway: (gatewayId: string): string => `${streamCategories.gateway}-${gatewayId}`,
 };
 
 /** The categories the control plane writes; the gateway and the control plane's read model subscribe to these. */
@@ -32,6 +38,7 @@ export const controlStreamCategories = [
   streamCategories.credential,
   streamCategories.subscription,
   streamCategories.route,
+  streamCategories.upstream,
 ] as const;
 
 export type ControlStreamCategory = (typeof controlStreamCategories)[number];

@@ -26,8 +26,14 @@ import type { AddressInfo } from "node:net";
  *   asynchronously and drops the duplicate there) but is not counted again. Stripe
  *   enforces this uniqueness over a rolling period of at least 24 hours; the stand-in
  *   remembers identifiers for its whole life;
- * - customers (create, retrieve) and subscriptions (create with items[n][price],
- *   retrieve, cancel with DELETE), with minimal fields.
+ * - customers (create, retrieve) and subscriptions (create with items[n][price] and
+ *   metadata, retrieve, update an item's price or the metadata with POST, cancel with
+ *   DELETE), with minimal fields. As on Stripe, a canceled subscription can no longer have
+ *   its items changed (400);
+ * - webhooks: `webhookEvent` builds an Event object as Stripe sends it (for invoices, the
+ *   subscription under `parent.subscription_details`, with a snapshot of its metadata, as
+ *   API versions since 2025-03-31 do), `deliverWebhook` signs it with an endpoint secret
+ *   (`signWebhookPayload`) and POSTs it to a URL.
  *
  * What it is not: no livemode, no list endpoints, no expansion, no asynchronous meter
  * processing or error reports, no invoices, no rate limit of its own (use the faults).
@@ -67,7 +73,7 @@ interface SavedResult {
   body: string;
 }
 
-interface Json {
+export interface Json {
   [key: string]: unknown;
 }
 
@@ -88,6 +94,8 @@ export class StripeStandIn {
   readonly requests: StandInRequest[] = [];
   /** Meter events that carried an identifier already counted (accepted, not counted). */
   readonly duplicateMeterEvents: StandInMeterEvent[] = [];
+  /** Events built by `webhookEvent`, in order (the stand-in's own Event ids). */
+  readonly webhookEvents: Json[] = [];
 
   private constructor(options: { now?: () => number }) {
     this.#now = options.now ?? Date.now;
@@ -135,6 +143,54 @@ export class StripeStandIn {
   /** The meter events counted, in arrival order. */
   meterEvents(): StandInMeterEvent[] {
     return [...this.#meterEvents.values()];
+  }
+
+  /** Every customer created, in creation order. */
+  customers(): Json[] {
+    return [...this.#customers.values()];
+  }
+
+  /** Every subscription created, in creation order, in its current state. */
+  subscriptions(): Json[] {
+    return [...this.#subscriptions.values()];
+  }
+
+  /**
+   * An Event object as Stripe delivers it to a webhook endpoint. For `invoice.*` with a
+   * subscription id, the object is an invoice of that subscription (API 2025-03-31+ shape:
+   * `parent.subscription_details.subscription` and its metadata); for
+   * `customer.subscription.*`, the subscription as the stand-in holds it.
+   */
+  webhookEvent(type: string, subject: { subscription?: string; object?: Json } = {}): Json {
+    const now = Math.floor(this.#now() / 1_000);
+    let object: Json = subject.object ?? {};
+    const subscription = subject.subscription === undefined ? undefined : this.#subscriptions.get(subject.subscription);
+    if (subject.subscription !== undefined && subscription === undefined) throw new Error(`stand-in: no subscription ${subject.subscription}`);
+    if (subscription !== undefined && type.startsWith("invoice.")) {
+      object = {
+        id: `in_${randomBytes(7).toString("hex")}`,
+        object: "invoice",
+        customer: subscription.customer,
+        status: type === "invoice.paid" ? "paid" : "open",
+        parent: { type: "subscription_details", quote_details: null, subscription_details: { subscription: subscription.id, metadata: subscription.metadata } },
+        livemode: false,
+      };
+    } else if (subscription !== undefined) {
+      object = structuredClone(subscription);
+    }
+    const event: Json = {
+      id: `evt_${randomBytes(12).toString("hex")}`,
+      object: "event",
+      api_version: "2026-10-28",
+      created: now,
+      data: { object },
+      livemode: false,
+      pending_webhooks: 1,
+      request: { id: null, idempotency_key: null },
+      type,
+    };
+    this.webhookEvents.push(event);
+    return event;
   }
 
   /** Requests that were left hanging so far. */
@@ -322,6 +378,24 @@ export class StripeStandIn {
       return { status: 200, body: subscription, executed: true };
     }
     const subscriptionMatch = /^\/v1\/subscriptions\/([^/]+)$/.exec(path);
+    if (subscriptionMatch && method === "POST") {
+      const subscription = this.#subscriptions.get(subscriptionMatch[1]!);
+      if (subscription === undefined) return missing("subscription", subscriptionMatch[1]!);
+      const items = Array.isArray(params.items) ? (params.items as Json[]) : [];
+      if (subscription.status === "canceled" && items.length > 0) {
+        return invalid("A canceled subscription can only update its cancellation_details and metadata.");
+      }
+      const current = (subscription.items as { data: Json[] }).data;
+      for (const item of items) {
+        const existing = current.find((candidate) => candidate.id === item.id);
+        if (item.id !== undefined && existing === undefined) return missing("subscription_item", typeof item.id === "string" ? item.id : JSON.stringify(item.id));
+        if (typeof item.price !== "string") return invalid("Missing required param: items[0][price].", "items");
+        if (existing !== undefined) existing.price = { id: item.price, object: "price" };
+        else current.push({ id: `si_${randomBytes(7).toString("hex")}`, object: "subscription_item", price: { id: item.price, object: "price" }, subscription: subscription.id });
+      }
+      if (params.metadata !== undefined) subscription.metadata = { ...(subscription.metadata as Json), ...(params.metadata as Json) };
+      return { status: 200, body: subscription, executed: true };
+    }
     if (subscriptionMatch && (method === "GET" || method === "DELETE")) {
       const subscription = this.#subscriptions.get(subscriptionMatch[1]!);
       if (subscription === undefined) return missing("subscription", subscriptionMatch[1]!);
@@ -345,6 +419,37 @@ export class StripeStandIn {
 export function signWebhookPayload(payload: string, secret: string, timestampSeconds: number = Math.floor(Date.now() / 1_000)): string {
   const signature = createHmac("sha256", secret).update(`${timestampSeconds}.${payload}`, "utf8").digest("hex");
   return `t=${timestampSeconds},v1=${signature}`;
+}
+
+export interface WebhookDelivery {
+  status: number;
+  body: unknown;
+  /** The exact bytes sent, for a replay. */
+  payload: string;
+  signature: string;
+}
+
+/**
+ * Delivers an Event to a webhook endpoint as Stripe does: a POST of the JSON body with
+ * `Content-Type: application/json` and a `Stripe-Signature` under the endpoint's secret.
+ * `payload` and `signature` default to the event's JSON and a signature made now; pass
+ * others to forge, alter or replay a delivery.
+ */
+export async function deliverWebhook(
+  url: string,
+  event: Json,
+  secret: string,
+  options: { payload?: string; signature?: string | null; timestampSeconds?: number } = {},
+): Promise<WebhookDelivery> {
+  const payload = options.payload ?? JSON.stringify(event);
+  const signature = options.signature === undefined ? signWebhookPayload(payload, secret, options.timestampSeconds) : options.signature;
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json; charset=utf-8", "user-agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)", ...(signature === null ? {} : { "stripe-signature": signature }) },
+    body: payload,
+  });
+  const text = await response.text();
+  return { status: response.status, body: text === "" ? null : (JSON.parse(text) as unknown), payload, signature: signature ?? "" };
 }
 
 function header(req: IncomingMessage, name: string): string | null {

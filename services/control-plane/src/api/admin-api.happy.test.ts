@@ -41,6 +41,18 @@ describe("admin API (happy)", () => {
     expect((await h.admin("GET", "/admin/plans/gold")).body.description).toBe("For production");
   });
 
+  it("takes a plan's billing rules on create and update (a PlanUpdated the projectors follow), and refuses an unknown rule", async () => {
+    const created = await h.admin("POST", "/admin/plans", { id: "metered", name: "Metered", billing: { upstreamServerErrors: true, cacheHits: false } });
+    expect(created.status).toBe(201);
+    expect(created.body.billing).toEqual({ upstreamServerErrors: true, cacheHits: false });
+    const updated = await h.admin("PATCH", "/admin/plans/metered", { billing: { fallbacks: true } }, { "if-match": '"0"' });
+    expect(updated.body).toMatchObject({ version: 1, billing: { fallbacks: true } });
+    const typo = await h.admin("PATCH", "/admin/plans/metered", { billing: { cacheHit: false } }, { "if-match": '"1"' });
+    expect(typo.status).toBe(400);
+    expect(JSON.stringify(typo.body)).toContain("billing");
+    expect((await h.admin("PATCH", "/admin/plans/metered", { billing: null }, { "if-match": '"1"' })).body).toMatchObject({ version: 2, billing: null });
+  });
+
   it("registers a consumer, issues a key shown once, lists it by prefix only", async () => {
     expect((await h.admin("POST", "/admin/consumers", { id: "acme", name: "Acme", email: "ops@acme.test" })).status).toBe(201);
     const issued = await h.admin<{ credential: Json; secret: string }>("POST", "/admin/consumers/acme/api-keys", { id: "acme-ci", name: "ci" });
@@ -111,6 +123,36 @@ describe("admin API (happy)", () => {
     expect((await h.admin("DELETE", "/admin/routes/demo")).body.removed).toBe(true);
   });
 
+  it("sets an upstream's targets live with If-Match, resets them, and the audit trail shows who did it", async () => {
+    const targets = [
+      { url: "http://10.0.0.5:9000", weight: 1 },
+      { url: "https://10.0.0.6:9443", weight: 3 },
+    ];
+    const set = await h.admin("PUT", "/admin/upstreams/orders", { targets });
+    expect(set.status).toBe(200);
+    expect(set.body).toMatchObject({ id: "orders", version: 0, targets });
+    expect(set.headers.get("etag")).toBe('"0"');
+    expect((await h.admin("PUT", "/admin/upstreams/orders", { targets })).body.version).toBe(0);
+    const stale = await h.admin("PUT", "/admin/upstreams/orders", { targets: [targets[0]] }, { "if-match": '"7"' });
+    expect(stale.status).toBe(409);
+    const listed = await h.admin<{ items: Json[] }>("GET", "/admin/upstreams");
+    expect(listed.body.items).toEqual([expect.objectContaining({ id: "orders", targets })]);
+    const reset = await h.admin("DELETE", "/admin/upstreams/orders", undefined, { "if-match": '"0"' });
+    expect(reset.body).toMatchObject({ id: "orders", version: 1, targets: null });
+    expect((await h.admin("GET", "/admin/upstreams/orders")).body.targets).toBeNull();
+    const audit = await h.admin<{ entries: Json[] }>("GET", "/admin/audit?entity=upstream-orders");
+    expect(audit.body.entries.map((entry) => [entry.type, entry.actor])).toEqual([
+      ["UpstreamTargetsSet", { kind: "admin", id: "ops" }],
+      ["UpstreamTargetsReset", { kind: "admin", id: "ops" }],
+    ]);
+    expect((await h.admin("DELETE", "/admin/upstreams/never-set")).status).toBe(404);
+    const duplicate = await h.admin("PUT", "/admin/upstreams/orders", { targets: [targets[0], targets[0]] });
+    expect(duplicate.status).toBe(400);
+    const withPath = await h.admin("PUT", "/admin/upstreams/orders", { targets: [{ url: "http://10.0.0.5:9000/api", weight: 1 }] });
+    expect(withPath.status).toBe(400);
+    expect((await h.admin("PUT", "/admin/upstreams/orders", { targets: [{ url: "http://10.0.0.5:9000", weight: 0 }] })).status).toBe(400);
+  });
+
   it("serves an OpenAPI 3.1 document listing every operation", async () => {
     const response = await fetch(`${h.url}/openapi.json`);
     const document = (await response.json()) as { openapi: string; paths: Record<string, Record<string, { operationId: string }>> };
@@ -127,6 +169,7 @@ describe("admin API (happy)", () => {
       "POST /admin/credentials/:credentialId/rotate",
       "POST /admin/subscriptions/:subscriptionId/suspend",
       "GET /admin/audit",
+      "PUT /admin/upstreams/:name",
       "POST /consumer/api-keys",
       "GET /consumer/usage",
     ]) {

@@ -4,14 +4,17 @@ import express, { type Express } from "express";
 import type { Logger } from "@tollgate/observability";
 import type { ControlPlaneServices } from "../application/control-plane-services.js";
 import { problems } from "../errors/problem-catalog.js";
+import type { BillingRecordsService } from "../application/billing-records-service.js";
 import { auditEndpoints } from "./admin/audit-endpoints.js";
 import { consumerEndpoints } from "./admin/consumer-endpoints.js";
 import { credentialEndpoints } from "./admin/credential-endpoints.js";
 import { planEndpoints } from "./admin/plan-endpoints.js";
 import { routeEndpoints } from "./admin/route-endpoints.js";
 import { subscriptionEndpoints } from "./admin/subscription-endpoints.js";
+import { upstreamEndpoints } from "./admin/upstream-endpoints.js";
 import type { AdminAuthenticator } from "./admin-authenticator.js";
 import { analyticsEndpoints } from "./analytics/analytics-endpoints.js";
+import { billingEndpoints } from "./billing/billing-endpoints.js";
 import { mountDashboard } from "./analytics/dashboard-routes.js";
 import { selfServiceEndpoints } from "./consumer/self-service-endpoints.js";
 import type { AnyEndpoint } from "./endpoint.js";
@@ -19,6 +22,8 @@ import { metaEndpoints } from "./meta-endpoints.js";
 import { mountEndpoints } from "./mount-endpoints.js";
 import { buildOpenApiDocument } from "./openapi-document.js";
 import { problemErrorHandler, sendProblem } from "./problem-response.js";
+import { mountStripeWebhooks } from "./webhooks/mount-stripe-webhooks.js";
+import type { StripeWebhookReceiver } from "./webhooks/stripe-webhook-receiver.js";
 
 export interface ControlPlaneApp {
   app: Express;
@@ -28,7 +33,7 @@ export interface ControlPlaneApp {
 }
 
 /** Every endpoint group of the control plane. Adding a group here adds it to the router and to the OpenAPI document. */
-export function allEndpoints(services: ControlPlaneServices, analytics?: AnalyticsQueries): AnyEndpoint[] {
+export function allEndpoints(services: ControlPlaneServices, analytics?: AnalyticsQueries, billing?: BillingRecordsService): AnyEndpoint[] {
   return [
     ...metaEndpoints(services),
     ...planEndpoints(services),
@@ -36,17 +41,26 @@ export function allEndpoints(services: ControlPlaneServices, analytics?: Analyti
     ...credentialEndpoints(services),
     ...subscriptionEndpoints(services),
     ...routeEndpoints(services),
+    ...upstreamEndpoints(services),
     ...auditEndpoints(services),
     ...selfServiceEndpoints(services),
     ...(analytics ? analyticsEndpoints(analytics) : []),
+    ...(billing ? billingEndpoints(services, billing) : []),
   ];
 }
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
 
-export function createControlPlaneApp(options: { services: ControlPlaneServices; admin: AdminAuthenticator; logger?: Logger; analytics?: AnalyticsQueries }): ControlPlaneApp {
-  const { services, admin, logger, analytics } = options;
-  const endpoints = allEndpoints(services, analytics);
+export function createControlPlaneApp(options: {
+  services: ControlPlaneServices;
+  admin: AdminAuthenticator;
+  logger?: Logger;
+  analytics?: AnalyticsQueries;
+  stripeWebhooks?: StripeWebhookReceiver;
+  billing?: BillingRecordsService;
+}): ControlPlaneApp {
+  const { services, admin, logger, analytics, stripeWebhooks } = options;
+  const endpoints = allEndpoints(services, analytics, options.billing);
   const openApi = buildOpenApiDocument(endpoints, {
     title: "Tollgate control plane",
     version: "1",
@@ -80,6 +94,8 @@ export function createControlPlaneApp(options: { services: ControlPlaneServices;
     });
     next();
   });
+  // Before the JSON parser: a Stripe signature covers the raw bytes.
+  if (stripeWebhooks) mountStripeWebhooks(app, stripeWebhooks);
   app.use(express.json({ limit: "64kb", type: "application/json" }));
   app.get("/openapi.json", (_req, res) => {
     res.json(openApi);

@@ -6,6 +6,7 @@ import type { QuotaUsageReader } from "./quota-usage-reader.js";
 import { RouteService } from "./route-service.js";
 import type { ServiceContext } from "./service-context.js";
 import { SubscriptionService } from "./subscription-service.js";
+import { UpstreamService } from "./upstream-service.js";
 
 /** Every application service, over one shared context; what the API endpoints call. */
 export interface ControlPlaneServices {
@@ -15,6 +16,7 @@ export interface ControlPlaneServices {
   credentials: CredentialService;
   subscriptions: SubscriptionService;
   routes: RouteService;
+  upstreams: UpstreamService;
   usage: UsageReadModel;
   /** Quota use per subscription, from the quota projector's store. */
   quotaUsage: QuotaUsageReader;
@@ -28,6 +30,7 @@ export function createServices(context: ServiceContext, usage: UsageReadModel, q
     credentials: new CredentialService(context),
     subscriptions: new SubscriptionService(context),
     routes: new RouteService(context),
+    upstreams: new UpstreamService(context),
     usage,
     quotaUsage,
   };

@@ -2,6 +2,7 @@ import type { Credential, CredentialKind, Plan, Subscription, SubscriptionStatus
 import type { JwtIdentityMatch, PlanDefinition, RouteDefinition } from "@tollgate/events";
 import type { Consumer } from "../domain/consumer/evolve-consumer.js";
 import type { Route } from "../domain/route/evolve-route.js";
+import type { UpstreamOverride } from "../domain/upstream/evolve-upstream.js";
 import type { EntityRecord } from "../projections/entity-record.js";
 
 /**
@@ -34,6 +35,8 @@ export type CredentialView = Versioned & { consumerId: string; kind: CredentialK
   );
 export type SubscriptionView = Versioned & { consumerId: string; planId: string; status: SubscriptionStatus; billingAnchor: string | null };
 export type RouteView = Versioned & RouteDefinition & { removed: boolean };
+/** `targets: null`: no override, the gateways use the targets in their config. */
+export type UpstreamView = Versioned & { targets: UpstreamOverride["targets"] };
 
 function versioned(record: EntityRecord<unknown>): Versioned {
   return { id: record.id, version: record.revision, createdAt: record.createdAt.toISOString(), updatedAt: record.updatedAt.toISOString() };
@@ -83,4 +86,8 @@ export function subscriptionView(record: EntityRecord<Subscription>): Subscripti
 export function routeView(record: EntityRecord<Route>): RouteView {
   const { routeId: _id, ...route } = record.state;
   return { ...versioned(record), ...route };
+}
+
+export function upstreamView(record: EntityRecord<UpstreamOverride>): UpstreamView {
+  return { ...versioned(record), targets: record.state.targets };
 }

@@ -58,7 +58,7 @@ export class QuotaUsageReader {
     const at = this.#options.clock.now().getTime();
     const fallback: { subscription: SubscriptionTerms; plan: PlanTerms | null } = {
       subscription: { planId: subscription.planId, billingAnchor: subscription.billingAnchor === null ? null : Date.parse(subscription.billingAnchor) },
-      plan: plan === null ? null : { planId: plan.id, quota: plan.quota },
+      plan: plan === null ? null : { planId: plan.id, quota: plan.quota, billing: plan.billing ?? null },
     };
     const projected = this.#open()?.usageAt(subscription.id, at, fallback) ?? null;
     if (projected === null) {

@@ -88,6 +88,8 @@ export class Workspace {
         return from(snapshot.subscriptions);
       case "route":
         return from(snapshot.routes);
+      case "upstream":
+        return from(snapshot.upstreams);
     }
   }
 }

@@ -24,6 +24,8 @@ describe("ControlPlaneConfig", () => {
       analytics: null,
       shutdownGraceMs: 5_000,
       quotaStore: { file: "./data/quota-projector.db", projectorName: "quota-projector" },
+      billingStore: { file: "./data/billing-projector.db", projectorName: "billing-projector" },
+      stripeWebhooks: { signingSecret: null, toleranceSeconds: 300 },
       logging: { level: "info" },
     });
   });

@@ -60,6 +60,35 @@ export const QuotaStoreConfig = z.strictObject({
     .describe("The quota projector's name: its checkpoint, reported with the counts, is stored under it"),
 });
 
+export const BillingStoreConfig = z.strictObject({
+  file: z
+    .string()
+    .min(1)
+    .default("./data/billing-projector.db")
+    .describe("The billing projector's store.file, read (read-only) for invoice previews, receipts, the reconciliation and re-rating; until it exists they answer 409 invalid-state"),
+  projectorName: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/)
+    .default("billing-projector")
+    .describe("The billing projector's name: its checkpoint is stored under it"),
+});
+
+export const StripeWebhooksConfig = z.strictObject({
+  signingSecret: z
+    .string()
+    .min(1)
+    .nullable()
+    .default(null)
+    .describe("The webhook endpoint's signing secret (whsec_…); null: read STRIPE_WEBHOOK_SECRET; neither: POST /webhooks/stripe answers 503. Never logged"),
+  toleranceSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(3_600)
+    .default(300)
+    .describe("Oldest signature timestamp accepted, in seconds (Stripe's default, 300): an older delivery is refused as a possible replay"),
+});
+
 export const ControlPlaneConfig = z
   .strictObject({
     listen: ListenConfig.prefault({}).describe("Where the APIs listen"),
@@ -82,7 +111,9 @@ export const ControlPlaneConfig = z
       .default(null)
       .describe("The analytics store the query API and the dashboard read (the analytics projector's); null disables them unless CLICKHOUSE_URL is set"),
     shutdownGraceMs: z.number().int().min(0).max(120_000).default(5_000).describe("How long SIGTERM waits for in-flight requests"),
+    stripeWebhooks: StripeWebhooksConfig.prefault({}).describe("POST /webhooks/stripe: Stripe's signed events (payment failed, paid, subscription deleted)"),
     quotaStore: QuotaStoreConfig.prefault({}).describe("The quota projector's SQLite file, read (read-only) for the subscriptions' quota use"),
+    billingStore: BillingStoreConfig.prefault({}).describe("The billing projector's SQLite file, read (read-only) for the billing views"),
     logging: z
       .strictObject({
         level: z
@@ -112,3 +143,5 @@ export type AdminToken = z.infer<typeof AdminToken>;
 export type AdminAccess = (typeof adminAccessLevels)[number];
 export type SecretKeysConfig = z.infer<typeof SecretKeysConfig>;
 export type QuotaStoreConfig = z.infer<typeof QuotaStoreConfig>;
+export type BillingStoreConfig = z.infer<typeof BillingStoreConfig>;
+export type StripeWebhooksConfig = z.infer<typeof StripeWebhooksConfig>;

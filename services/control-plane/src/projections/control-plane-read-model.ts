@@ -9,6 +9,8 @@ import { planDecider } from "../domain/plan/plan-decider.js";
 import type { Route } from "../domain/route/evolve-route.js";
 import { routeDecider } from "../domain/route/route-decider.js";
 import { subscriptionDecider } from "../domain/subscription/subscription-decider.js";
+import type { UpstreamOverride } from "../domain/upstream/evolve-upstream.js";
+import { upstreamDecider } from "../domain/upstream/upstream-decider.js";
 import type { JwtIdentityMatch } from "@tollgate/events";
 import type { EntityRecord } from "./entity-record.js";
 import { entityProjection } from "./entity-projection.js";
@@ -26,12 +28,13 @@ export class ControlPlaneReadModel {
   readonly credentials = new ProjectionTable(entityProjection("credentials", credentialDecider, credentialLookupKeys));
   readonly subscriptions = new ProjectionTable(entityProjection("subscriptions", subscriptionDecider));
   readonly routes = new ProjectionTable(entityProjection("routes", routeDecider));
+  readonly upstreams = new ProjectionTable(entityProjection("upstreams", upstreamDecider));
   readonly live: LiveReadModel;
 
   constructor(options: { logger?: Logger } = {}) {
     this.live = new LiveReadModel({
       name: "control-plane",
-      tables: [this.plans, this.consumers, this.credentials, this.subscriptions, this.routes],
+      tables: [this.plans, this.consumers, this.credentials, this.subscriptions, this.routes, this.upstreams],
       ...(options.logger ? { logger: options.logger } : {}),
     });
   }
@@ -108,6 +111,14 @@ export class ControlPlaneReadModel {
 
   listRoutes(): EntityRecord<Route>[] {
     return all(this.routes.values());
+  }
+
+  upstream(name: string): EntityRecord<UpstreamOverride> | undefined {
+    return present(this.upstreams.get(name));
+  }
+
+  listUpstreams(): EntityRecord<UpstreamOverride>[] {
+    return all(this.upstreams.values());
   }
 }
 

@@ -13,6 +13,10 @@ import { BalancingConfig, HealthChecksConfig } from "../proxy/balancing-config.j
 import { CircuitBreakerConfig } from "../proxy/circuit-breaker.js";
 import { RouteFallbackConfig, RouteRetryConfig, RouteTimeoutsConfig } from "../proxy/route-traffic-config.js";
 import { RecorderConfig } from "../recorder/recorder-config.js";
+import { RouteGrpcConfig } from "../grpc/grpc-route-config.js";
+import { checkRouteCache, GatewayCacheConfig, RouteCacheConfig } from "../cache/cache-config.js";
+import { RouteGraphqlConfig } from "../policies/graphql/graphql-policy-config.js";
+import { checkRouteWebSocket, RouteWebSocketConfig } from "../websocket/websocket-config.js";
 
 /**
  * The gateway's one configuration schema, parsed once at boot. Every field has a
@@ -175,6 +179,12 @@ export const RouteConfig = z.strictObject({
     "The route's own rate limits, and how the caller's plan limits count on it. Plan limits apply on every route with auth, with or without this",
   ),
   quota: RouteQuotaConfig.optional().describe("How the caller's plan quota applies on this route (routes with auth); it applies by default"),
+  cache: RouteCacheConfig.optional().describe("A response cache for the route's GET and HEAD requests (docs/caching.md); absent: no cache"),
+  websocket: RouteWebSocketConfig.optional().describe("Proxy WebSocket upgrades on this route, with their timeouts and message size (docs/protocols.md)"),
+  graphql: RouteGraphqlConfig.optional().describe("Parse GraphQL queries on this route: record the operation, refuse over-limit queries with 400 (docs/protocols.md)"),
+  grpc: RouteGrpcConfig.optional().describe(
+    "Transcode REST/JSON to gRPC on this route, by the proto's google.api.http options; the route's timeouts.totalMs is the call's deadline (docs/protocols.md)",
+  ),
 });
 
 export const GatewayConfig = z
@@ -215,6 +225,7 @@ export const GatewayConfig = z
       .describe("The control plane's AES-256-GCM keys, by id, to open HMAC signing secrets; needed by routes with hmac auth. Never logged"),
     rateLimit: RateLimitPolicyConfig.prefault({}).describe("Where rate limit counters live (memory, or Redis shared by every gateway) and what happens while Redis is down"),
     quota: QuotaPolicyConfig.prefault({}).describe("Where quota counters live (memory, or Redis shared by every gateway and reconciled by the quota projector)"),
+    cache: GatewayCacheConfig.prefault({}).describe("Where the routes' cached responses live (memory LRU, or Redis shared by every gateway) and the purge endpoint's token"),
   })
   // Cross-field rules run even when unrelated fields failed, so that one run lists
   // every problem; each waits only for the fields it reads to be valid.
@@ -222,7 +233,9 @@ export const GatewayConfig = z
   .superRefine(checkLimits, { when: (payload) => fieldsValid(payload, ["limits"]) })
   .superRefine(checkRouteAuth, { when: (payload) => fieldsValid(payload, ["routes", "identity"]) })
   .superRefine(checkHmacKeys, { when: (payload) => fieldsValid(payload, ["routes", "secretKeys"]) })
-  .superRefine(checkRouteQuota, { when: (payload) => fieldsValid(payload, ["routes"]) });
+  .superRefine(checkRouteQuota, { when: (payload) => fieldsValid(payload, ["routes"]) })
+  .superRefine(checkRouteCache, { when: (payload) => fieldsValid(payload, ["routes"]) })
+  .superRefine(checkRouteWebSocket, { when: (payload) => fieldsValid(payload, ["routes"]) });
 
 export type GatewayConfig = z.output<typeof GatewayConfig>;
 export type GatewayConfigInput = z.input<typeof GatewayConfig>;

@@ -6,7 +6,15 @@ import {
   type Plan,
   type Subscription,
 } from "@tollgate/credentials";
-import type { ControlEvent, CredentialEvent, PlanEvent, ScryptPasswordHash, SealedSecret, SubscriptionEvent } from "@tollgate/events";
+import type {
+  ControlEvent,
+  CredentialEvent,
+  PlanEvent,
+  ScryptPasswordHash,
+  SealedSecret,
+  SubscriptionEvent,
+  UpstreamTargetOverride,
+} from "@tollgate/events";
 import type { ApiKeyRecord } from "../policies/api-key/api-key-authenticator.js";
 import type { EntitledPlan, EntitledSubscription } from "../policies/authorization/authorization-step.js";
 import type { PlanLimits } from "../policies/plan-limits.js";
@@ -56,6 +64,9 @@ export interface IdentityIndexStats {
   hmacSecrets: number;
 }
 
+/** Told of an upstream's live target override; `targets` null: reset to the targets in the gateway's config. */
+export type UpstreamTargetsListener = (upstream: string, targets: readonly UpstreamTargetOverride[] | null) => void;
+
 const noSubscriptions: readonly EntitledSubscription[] = Object.freeze([]);
 
 /**
@@ -88,6 +99,8 @@ export class IdentityIndex {
   readonly #subscriptionsByConsumer = new Map<string, readonly EntitledSubscription[]>();
   readonly #plans = new Map<string, Plan>();
   readonly #planEntries = new Map<string, PlanEntry>();
+  readonly #upstreamTargets = new Map<string, readonly UpstreamTargetOverride[] | null>();
+  readonly #upstreamListeners = new Set<UpstreamTargetsListener>();
 
   /** Log position of the last control event applied, as decimal text (what request events record). */
   get version(): string {
@@ -145,9 +158,31 @@ export class IdentityIndex {
       case "RouteDefined":
       case "RouteRemoved":
         break;
+      case "UpstreamTargetsSet":
+      case "UpstreamTargetsReset":
+        break;
     }
     this.#position = position;
     this.#version = position.toString();
+    // After the position moved: a listener that throws must not make the event apply twice.
+    if (event.type === "UpstreamTargetsSet" || event.type === "UpstreamTargetsReset") {
+      const targets = event.type === "UpstreamTargetsSet" ? event.data.targets : null;
+      this.#upstreamTargets.set(event.data.upstream, targets);
+      for (const listener of this.#upstreamListeners) listener(event.data.upstream, targets);
+    }
+  }
+
+  /**
+   * Follows the live target overrides of upstreams (UpstreamTargetsSet/Reset): calls
+   * `listener` at once for every override applied so far (what was caught up before the
+   * gateway server existed), then for each one as it is applied. Returns the way to stop.
+   */
+  followUpstreamTargets(listener: UpstreamTargetsListener): () => void {
+    for (const [upstream, targets] of this.#upstreamTargets) listener(upstream, targets);
+    this.#upstreamListeners.add(listener);
+    return () => {
+      this.#upstreamListeners.delete(listener);
+    };
   }
 
   /** Moves the version over an event that could not be read (it was reported and skipped). */

@@ -18,6 +18,7 @@ import { createIntrospectionAuthenticator } from "./introspection/introspection-
 import { compileIpFilter, composeIpFilters, type IpFilter } from "./ip-filter/ip-filter.js";
 import { createIpFilterStep } from "./ip-filter/ip-filter-step.js";
 import { createJwtAuthenticator } from "./jwt/jwt-authenticator.js";
+import { createGraphqlStep } from "./graphql/graphql-step.js";
 import type { JwtIdentityLookup } from "./jwt/jwt-verifier.js";
 import type { PlanLimitsLookup } from "./plan-limits.js";
 import type { QuotaLimiter } from "./quota/quota-limiter.js";
@@ -86,7 +87,7 @@ function createAuthenticator<Type extends AuthenticatorType>(config: Extract<Aut
 
 /**
  * A route's policies, in the order of the request path: IP allow/deny, header rules,
- * authentication, authorization, rate limit, quota. Compiled once, at config load;
+ * authentication, authorization, GraphQL query checks, rate limit, quota. Compiled once, at config load;
  * the request path only runs it.
  */
 export type RoutePolicyChain =
@@ -121,6 +122,9 @@ export function compileRoutePolicyChain(
     steps.push(createAuthenticationStep(authenticators, dependencies.identity));
     steps.push(createAuthorizationStep(route.id, route.authorization ?? AuthorizationPolicyConfig.parse({}), dependencies.identity));
   }
+  // The GraphQL policy needs the caller's plan (introspection per plan) and, like every
+  // refusal before the limits, must not cost the caller any allowance.
+  if (route.graphql !== undefined) steps.push(createGraphqlStep(route.graphql));
   // Rate limits and quotas come last: a request refused earlier consumes nothing. The
   // rate limits come before the quota, so a request a limit refuses takes no unit of
   // the (billed) quota; one the quota refuses has counted against the rate limits.

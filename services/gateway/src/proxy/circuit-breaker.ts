@@ -19,6 +19,9 @@ export const CircuitBreakerConfig = z.strictObject({
 export type CircuitBreakerConfig = z.output<typeof CircuitBreakerConfig>;
 export type CircuitState = "closed" | "open" | "half-open";
 
+/** Told of every state change of a target's breaker (the gateway records them as events). */
+export type BreakerStateListener = (change: { upstream: string; target: string; from: CircuitState; to: CircuitState; opens: number }) => void;
+
 /** Counted as the breaker's failure; one shared instance, so a failure costs no allocation or stack. */
 const failed = Object.assign(new Error("upstream attempt failed"), { stack: "" });
 
@@ -42,7 +45,7 @@ export class TargetBreaker {
   readonly #breaker: CircuitBreaker<[start: (settle: BreakerSettle) => void], void>;
   opens = 0;
 
-  constructor(upstream: string, target: string, config: CircuitBreakerConfig, logger: Logger | null) {
+  constructor(upstream: string, target: string, config: CircuitBreakerConfig, logger: Logger | null, onStateChange: BreakerStateListener | null = null) {
     this.#breaker = new CircuitBreaker(
       (start: (settle: BreakerSettle) => void) =>
         new Promise<void>((resolve, reject) => {
@@ -61,12 +64,25 @@ export class TargetBreaker {
       },
     );
     const context = { upstream, target };
+    let state: CircuitState = "closed";
+    const changed = (to: CircuitState): void => {
+      const from = state;
+      state = to;
+      if (from !== to) onStateChange?.({ upstream, target, from, to, opens: this.opens });
+    };
     this.#breaker.on("open", () => {
       this.opens += 1;
       logger?.warn({ ...context, resetTimeoutMs: config.resetTimeoutMs }, "circuit breaker open: the target gets no requests until a trial succeeds");
+      changed("open");
     });
-    this.#breaker.on("halfOpen", () => logger?.info(context, "circuit breaker half-open: letting one trial request through"));
-    this.#breaker.on("close", () => logger?.info(context, "circuit breaker closed: the target is back"));
+    this.#breaker.on("halfOpen", () => {
+      logger?.info(context, "circuit breaker half-open: letting one trial request through");
+      changed("half-open");
+    });
+    this.#breaker.on("close", () => {
+      logger?.info(context, "circuit breaker closed: the target is back");
+      changed("closed");
+    });
   }
 
   get state(): CircuitState {

@@ -6,6 +6,8 @@ import type { Upstream } from "./upstream.js";
  * - tollgate_upstream_target_healthy{upstream, target}: 1 while the target gets requests;
  * - tollgate_upstream_target_ejections_total{upstream, target}: ejections by outlier detection;
  * - tollgate_upstream_circuit_state{upstream, target}: 0 closed, 1 half-open, 2 open.
+ * Each scrape starts from an empty gauge (`reset`), so a target removed live
+ * (UpstreamTargetsSet) disappears from /metrics instead of keeping its last value.
  */
 export function registerUpstreamMetrics(registry: Registry, upstreams: Iterable<Upstream>): void {
   const all = [...upstreams];
@@ -15,6 +17,7 @@ export function registerUpstreamMetrics(registry: Registry, upstreams: Iterable<
     labelNames: ["upstream", "target"],
     registers: [registry],
     collect() {
+      this.reset();
       const now = Date.now();
       for (const upstream of all) for (const target of upstream.targets) this.set({ upstream: upstream.name, target: target.origin }, target.available(now) ? 1 : 0);
     },
@@ -25,6 +28,7 @@ export function registerUpstreamMetrics(registry: Registry, upstreams: Iterable<
     labelNames: ["upstream", "target"],
     registers: [registry],
     collect() {
+      this.reset();
       for (const upstream of all) {
         for (const target of upstream.targets) {
           const state = target.breaker?.state;
@@ -39,6 +43,7 @@ export function registerUpstreamMetrics(registry: Registry, upstreams: Iterable<
     labelNames: ["upstream", "target"],
     registers: [registry],
     collect() {
+      this.reset();
       for (const upstream of all) for (const target of upstream.targets) this.set({ upstream: upstream.name, target: target.origin }, target.ejections);
     },
   });

@@ -25,7 +25,8 @@ export class UpstreamTarget {
     /** The configured origin, as recorded in events ("http://10.0.0.5:9000"). */
     readonly origin: string,
     readonly pool: Pool,
-    readonly weight: number,
+    /** Changed only by Upstream.replaceTargets, which rebuilds the balancer with it. */
+    public weight: number,
     private readonly passive: PassiveHealthConfig,
     /** Null when the upstream has no circuit breakers. */
     readonly breaker: TargetBreaker | null = null,
@@ -45,6 +46,19 @@ export class UpstreamTarget {
     this.probedHealthy = true;
     this.ejectedUntil = 0;
     this.#consecutiveFailures = 0;
+  }
+
+  /**
+   * Out of its upstream's rotation for good: its pool closes once the requests already
+   * in it have finished (`close`, never `destroy`: an in-flight request to a removed
+   * target completes normally), then its breaker stops.
+   */
+  async retire(): Promise<void> {
+    try {
+      await this.pool.close();
+    } finally {
+      this.breaker?.shutdown();
+    }
   }
 
   /** A request was handed to the target. */

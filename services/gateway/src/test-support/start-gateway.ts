@@ -1,4 +1,5 @@
 import { parseConfig } from "@tollgate/config";
+import type { GatewayEvent } from "@tollgate/events";
 import { createMetricsRegistry } from "@tollgate/observability";
 import type { Registry } from "prom-client";
 import type { Clock, IdGenerator } from "../clock.js";
@@ -19,6 +20,8 @@ export interface TestGateway {
   readonly readiness: Readiness;
   readonly log: CapturedLogger;
   readonly clock: Clock;
+  /** The gateway's own events (circuit breaker state changes), in order. */
+  readonly gatewayEvents: GatewayEvent[];
   close(): Promise<void>;
 }
 
@@ -47,7 +50,9 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<T
   const readiness = new Readiness();
   const log = captureLogger();
   const clock = options.clock ?? stepClock();
+  const gatewayEvents: GatewayEvent[] = [];
   const gateway = createGatewayServer({
+    onGatewayEvent: (event) => gatewayEvents.push(event),
     config,
     recorder,
     logger: log.logger,
@@ -68,6 +73,7 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<T
     readiness,
     log,
     clock,
+    gatewayEvents,
     close: () => gateway.shutdown(1_000),
   };
 }

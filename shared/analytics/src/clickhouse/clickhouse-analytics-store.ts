@@ -85,12 +85,26 @@ export class ClickHouseAnalyticsStore implements AnalyticsStore {
     const done: string[] = [];
     for (const migration of await loadClickHouseMigrations(this.tables, this.#options.migrationsDir)) {
       if (applied.has(migration.name)) continue;
-      // Every statement is CREATE … IF NOT EXISTS: a migration interrupted half-way is safe to run again.
-      for (const statement of migration.statements) await this.#client.command({ query: statement });
+      // Every statement is CREATE … IF NOT EXISTS, or an ADD COLUMN skipped when its column is
+      // there: a migration interrupted half-way is safe to run again.
+      for (const statement of migration.statements) {
+        if (await this.#columnAlreadyAdded(statement)) continue;
+        await this.#client.command({ query: statement });
+      }
       await this.#client.insert({ table: "schema_migrations", values: [{ name: migration.name, tables: tablesKey, applied_at_ms: Date.now() }], format: "JSONEachRow" });
       done.push(migration.name);
     }
     return done;
+  }
+
+  /** `ALTER TABLE t ADD COLUMN c …` whose column exists already; 18.16 has no ADD COLUMN IF NOT EXISTS. */
+  async #columnAlreadyAdded(statement: string): Promise<boolean> {
+    const match = /^ALTER TABLE ([A-Za-z0-9_]+) ADD COLUMN ([A-Za-z0-9_]+) /i.exec(statement);
+    if (match === null) return false;
+    const rows = await this.query(
+      `SELECT count() AS n FROM system.columns WHERE database = ${sqlLiteral(this.#options.database)} AND table = ${sqlLiteral(match[1] as string)} AND name = ${sqlLiteral(match[2] as string)}`,
+    );
+    return Number(rows[0]?.n ?? 0) > 0;
   }
 
   async query(sql: string): Promise<Record<string, unknown>[]> {

@@ -54,6 +54,8 @@ export interface RequestListEntry {
   planId: string | null;
   durationMs: number;
   outcome: string;
+  /** The GraphQL operation's name, on GraphQL-aware routes; null otherwise or when anonymous. */
+  graphqlOperation: string | null;
 }
 
 export interface Range {
@@ -114,7 +116,10 @@ export class AnalyticsQueries {
 
   async top(query: TopQuery): Promise<{ range: Range; by: string; metric: string; entries: TopEntry[] }> {
     const range = this.range(query);
-    const groups = await this.#histograms(query, range, dimensionColumns[query.by], null);
+    const groups =
+      query.by === "operation"
+        ? await this.#histograms(query, range, "graphql_operation", null, this.#graphqlRequests())
+        : await this.#histograms(query, range, dimensionColumns[query.by], null);
     const entries = groups.map((group) => ({ key: group.key, ...measuresOf(group) }));
     const value = (entry: TopEntry): number => entry[query.metric] ?? -1;
     entries.sort((a, b) => value(b) - value(a) || String(a.key).localeCompare(String(b.key)));
@@ -131,7 +136,7 @@ export class AnalyticsQueries {
       `started_at_ms < ${sqlLiteral(range.to.getTime())}`,
     ];
     const rows = await this.#reader.query(
-      "SELECT event_id, position, event_type, request_id, started_at_ms, route_id, method, path, status, consumer_id, plan_id, duration_ms, outcome " +
+      "SELECT event_id, position, event_type, request_id, started_at_ms, route_id, method, path, status, consumer_id, plan_id, duration_ms, outcome, graphql_operation " +
         `FROM ${t.requests} WHERE ${where.join(" AND ")} ORDER BY started_at_ms DESC, event_id DESC LIMIT ${sqlLiteral(query.limit + 1)} OFFSET ${sqlLiteral(query.offset)}`,
     );
     const requests = rows.slice(0, query.limit).map((row) => ({
@@ -148,6 +153,7 @@ export class AnalyticsQueries {
       planId: nullIfEmpty(row.plan_id),
       durationMs: Number(row.duration_ms),
       outcome: String(row.outcome),
+      graphqlOperation: nullIfEmpty(row.graphql_operation),
     }));
     return { range, limit: query.limit, offset: query.offset, requests, more: rows.length > query.limit };
   }
@@ -166,7 +172,19 @@ export class AnalyticsQueries {
    * nearest-rank p50/p95/p99 of the latency buckets, either read by the engine
    * (ClickHouse) or from the bucket counts sent over (SQLite); see SqlDialect.
    */
-  async #histograms(filter: AnalyticsFilter, range: Range, groupColumn: string | null, time: string | null): Promise<GroupedHistogram[]> {
+  /**
+   * The raw rows of GraphQL requests, shaped as rollup rows (one request each): the rollup
+   * has no operation column, and adding one to its key would multiply its rows for every
+   * other query. Anonymous operations group under a null key.
+   */
+  #graphqlRequests(): string {
+    return (
+      "(SELECT minute, route_id, consumer_id, plan_id, status_class, latency_bucket, graphql_operation, 1 AS requests " +
+      `FROM ${this.#reader.tables.requests} WHERE graphql_operation_type != '')`
+    );
+  }
+
+  async #histograms(filter: AnalyticsFilter, range: Range, groupColumn: string | null, time: string | null, source?: string): Promise<GroupedHistogram[]> {
     const selects: string[] = [];
     const keys: string[] = [];
     if (time !== null) {
@@ -178,7 +196,7 @@ export class AnalyticsQueries {
       keys.push("g");
     }
     const where = this.#where(filter, range).join(" AND ");
-    const rollup = this.#reader.tables.rollup;
+    const rollup = source ?? this.#reader.tables.rollup;
     const grouped = new Map<string, GroupedHistogram>();
     const groupOf = (row: Record<string, unknown>): GroupedHistogram => {
       const key = groupColumn === null ? null : String(row.g);

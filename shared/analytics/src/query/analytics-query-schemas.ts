@@ -38,7 +38,8 @@ export const TimeSeriesQuery = AnalyticsFilter.extend({
 });
 export type TimeSeriesQuery = z.infer<typeof TimeSeriesQuery>;
 
-export const topDimensions = ["consumer", "route", "plan"] as const;
+/** `operation`: GraphQL operation names (GraphQL-aware routes), read from the raw rows, so only within their retention. */
+export const topDimensions = ["consumer", "route", "plan", "operation"] as const;
 export const topMetrics = ["requests", "errors", "p50", "p95", "p99"] as const;
 export const TopQuery = AnalyticsFilter.extend({
   by: z.enum(topDimensions).default("consumer"),

@@ -42,6 +42,12 @@ function migrations(tables: AnalyticsTables): { name: string; sql: string }[] {
           PRIMARY KEY (minute, route_id, consumer_id, plan_id, status_class, latency_bucket)
         ) STRICT, WITHOUT ROWID;`,
     },
+    {
+      name: "0003_graphql_operation",
+      sql: `
+        ALTER TABLE ${tables.requests} ADD COLUMN graphql_operation TEXT NOT NULL DEFAULT '';
+        ALTER TABLE ${tables.requests} ADD COLUMN graphql_operation_type TEXT NOT NULL DEFAULT '';`,
+    },
   ];
 }
 

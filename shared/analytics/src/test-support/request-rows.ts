@@ -37,6 +37,8 @@ export function requestRows(count: number, options: { startMs?: number; minutes?
       bytes_in: 0,
       bytes_out: 100 + index,
       outcome: "none",
+      graphql_operation: index % 5 === 0 ? ["GetOrder", "ListUsers", ""][index % 3]! : "",
+      graphql_operation_type: index % 5 === 0 ? "query" : "",
     } satisfies RequestRow;
   });
 }

@@ -32,6 +32,8 @@ function row(index: number, consumer: string, status: number, durationMs: number
     bytes_in: 0,
     bytes_out: 10,
     outcome: "",
+    graphql_operation: index % 4 === 0 ? "GetOrder" : index % 4 === 1 ? "PlaceOrder" : "",
+    graphql_operation_type: index % 4 === 0 ? "query" : index % 4 === 1 ? "mutation" : "",
   };
 }
 
@@ -66,6 +68,25 @@ describe("analytics API", () => {
     expect(Object.fromEntries(top.body.entries.map((entry) => [entry.key, entry.requests]))).toEqual({ c1: 200, c2: 100 });
     const series = await h.call<{ points: { requests: number }[] }>("GET", `/admin/analytics/timeseries?${range}&interval=5m&groupBy=plan`, { token: readToken });
     expect(series.body.points.reduce((sum, point) => sum + point.requests, 0)).toBe(300);
+  });
+
+  it(".happy: top by=operation ranks GraphQL operation names; an unknown dimension is 400", async () => {
+    const top = await h.call<{ by: string; entries: { key: string | null; requests: number; errors: number }[] }>("GET", `/admin/analytics/top?${range}&by=operation`, {
+      token: readToken,
+    });
+    expect(top.status).toBe(200);
+    expect(top.body.by).toBe("operation");
+    expect(top.body.entries.map((entry) => [entry.key, entry.requests])).toEqual([
+      ["GetOrder", 75],
+      ["PlaceOrder", 75],
+    ]);
+    expect(top.body.entries[0]?.errors).toBe(rows.filter((r, index) => index % 4 === 0 && r.status >= 400).length);
+    const byErrors = await h.call<{ entries: { key: string | null }[] }>("GET", `/admin/analytics/top?${range}&by=operation&metric=errors&limit=1&consumerId=c1`, { token: readToken });
+    expect(byErrors.status).toBe(200);
+    expect(byErrors.body.entries).toHaveLength(1);
+    const unknown = await h.call<Record<string, unknown>>("GET", `/admin/analytics/top?${range}&by=graphql_operation`, { token: readToken });
+    expect(unknown.status).toBe(400);
+    expect(unknown.headers.get("content-type")).toMatch(/^application\/problem\+json/);
   });
 
   it(".happy: a consumer sees only its own requests", async () => {

@@ -13,6 +13,7 @@ export const CreatePlanBody = z.strictObject({
   scopes: PlanDefinition.shape.scopes.default([]),
   price: PriceReference.default({ stripePriceId: null, stripeMeterEventName: null }),
   pricing: PlanDefinition.shape.pricing,
+  billing: PlanDefinition.shape.billing,
 });
 
 export const UpdatePlanBody = z
@@ -26,6 +27,7 @@ export const UpdatePlanBody = z
     scopes: PlanDefinition.shape.scopes.optional(),
     price: PlanDefinition.shape.price.optional(),
     pricing: PlanDefinition.shape.pricing,
+    billing: PlanDefinition.shape.billing,
   })
   .refine((body) => Object.keys(body).length > 0, "name at least one field to change")
   .describe("The fields to change; the others keep their values");

@@ -1,0 +1,237 @@
+import { execFileSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Arm } from "./arm.js";
+import { benchUsage, BenchOptionsError, parseBenchOptions, type BenchOptions } from "./bench-options.js";
+import { formatSummary, summarizeBench, type Comparison } from "./bench-report.js";
+import { createDirectArm } from "./direct-arm.js";
+import { createGatewayArm } from "./gateway-arm.js";
+import type { LoadShape } from "./load-shape.js";
+import { nginxBinary, startNginx, type NginxServer } from "./nginx-server.js";
+import { stringifyNonFinite } from "./non-finite-json.js";
+import { processRegistry } from "./process-registry.js";
+import { findFreePort } from "./free-port.js";
+import { httpGet } from "./http-get.js";
+import { spawnTracked, stopTracked } from "./process-registry.js";
+import { runBench } from "./run-bench.js";
+import { wrkBinary } from "./run-wrk.js";
+import { waitUntil } from "./wait-until.js";
+
+/**
+ * The cache benchmark: what a cache hit through the gateway costs, against calling the
+ * upstream directly. In one run, interleaved over rounds, on loopback against the nginx
+ * upstream of the gateway bench:
+ *
+ *   A  the upstream directly
+ *   D  the bare gateway (one open route, no cache, events recorded)
+ *   C  the same route with a response cache in memory: every request after the first is a hit
+ *   S  the same with the shared Redis store (REDIS_URL, default redis://127.0.0.1:6379, a unique key prefix)
+ *   E  an upstream with a service time: a Node server answering each request after
+ *      TOLLGATE_BENCH_SERVICE_MS (default 5) ms, as a database-backed endpoint would
+ *   F  the gateway with the memory cache in front of E
+ *
+ * nginx returning a fixed body is the cheapest upstream there is (about 184k req/s on one
+ * worker here, against about 20k for the gateway doing anything at all): no cache in a
+ * Node process beats it, and C/A says how far off it is. What a cache is for is an
+ * upstream that takes time, which E stands for; F/E is the figure with the target.
+ *
+ * The route's cache has a default TTL (the nginx upstream sends no Cache-Control), so
+ * one request per arm and round reaches the upstream; the bench prints how many did.
+ * Every hit is still recorded as a RequestCompleted event. See docs/benchmarks.md.
+ */
+
+const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
+const log = (line: string): void => void process.stdout.write(`${line}\n`);
+const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+const serviceMs = Number(process.env.TOLLGATE_BENCH_SERVICE_MS ?? 5);
+
+/** The upstream with a service time: one Node process, the response after `serviceMs` of waiting (no CPU spent). */
+const serviceUpstreamScript = `
+const { createServer } = require("node:http");
+const [port, delayMs] = process.argv.slice(1).map(Number);
+const server = createServer((req, res) => {
+  req.resume();
+  setTimeout(() => {
+    res.writeHead(200, { "content-type": "text/plain", "content-length": "3" });
+    res.end("ok\\n");
+  }, delayMs);
+});
+server.keepAliveTimeout = 65000;
+server.listen(port, "127.0.0.1");
+process.on("SIGTERM", () => process.exit(0));
+`;
+
+interface ServiceUpstream {
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+async function startServiceUpstream(delayMs: number): Promise<ServiceUpstream> {
+  const port = await findFreePort();
+  const tracked = await spawnTracked("service-upstream", process.execPath, ["-e", serviceUpstreamScript, String(port), String(delayMs)], { stdio: "ignore" });
+  const url = `http://127.0.0.1:${port}`;
+  await waitUntil(`the service-time upstream on port ${port}`, async () => (await httpGet(`${url}/`, 1_000)).status === 200);
+  return { url, pid: tracked.pid, stop: async () => void (await stopTracked(tracked, "SIGTERM", 5_000)) };
+}
+
+function serviceDirectArm(upstream: ServiceUpstream): Arm {
+  return {
+    key: "E",
+    name: "service-direct",
+    description: `a Node upstream answering after ${serviceMs} ms (a database-backed endpoint), called directly`,
+    start: () => Promise.resolve({ url: upstream.url, pid: upstream.pid }),
+    stop: () => Promise.resolve({}),
+  };
+}
+
+export const cacheComparisons: readonly Comparison[] = [
+  { label: "cache hit req/s / direct upstream with service time req/s", kind: "ratio", shape: "sat", metric: "requestsPerSec", a: "F", b: "E", unit: "x", target: { op: ">=", value: 1 } },
+  { label: "cache hit p50 added over direct with service time, open loop", kind: "difference", shape: "rate", metric: "p50Us", a: "F", b: "E", unit: "ms", target: { op: "<", value: 0 } },
+  { label: "cache hit p99 added over direct with service time, open loop", kind: "difference", shape: "rate", metric: "p99Us", a: "F", b: "E", unit: "ms" },
+  { label: "cache hit (memory) req/s / direct nginx req/s", kind: "ratio", shape: "sat", metric: "requestsPerSec", a: "C", b: "A", unit: "x" },
+  { label: "cache hit (memory) req/s / bare gateway req/s", kind: "ratio", shape: "sat", metric: "requestsPerSec", a: "C", b: "D", unit: "x", target: { op: ">=", value: 1 } },
+  { label: "cache hit (Redis) req/s / direct upstream req/s", kind: "ratio", shape: "sat", metric: "requestsPerSec", a: "S", b: "A", unit: "x" },
+  { label: "cache hit (Redis) req/s / bare gateway req/s", kind: "ratio", shape: "sat", metric: "requestsPerSec", a: "S", b: "D", unit: "x" },
+  { label: "cache hit (memory) p99 added over direct, open loop", kind: "difference", shape: "rate", metric: "p99Us", a: "C", b: "A", unit: "ms" },
+  { label: "cache hit (memory) p50 added over direct, open loop", kind: "difference", shape: "rate", metric: "p50Us", a: "C", b: "A", unit: "ms" },
+  { label: "cache hit (memory) CPU/req / bare gateway CPU/req", kind: "ratio", shape: "sat", metric: "cpuUsPerRequest", a: "C", b: "D", unit: "x" },
+];
+
+function redisCli(...args: string[]): string {
+  return execFileSync("redis-cli", ["-u", redisUrl, "--raw", ...args], { encoding: "utf8", timeout: 10_000 }).trim();
+}
+
+function deleteRedisKeys(prefix: string): void {
+  const keys = redisCli("--scan", "--pattern", `${prefix}*`).split("\n").filter((key) => key !== "");
+  for (let at = 0; at < keys.length; at += 500) redisCli("DEL", ...keys.slice(at, at + 500));
+}
+
+async function main(options: BenchOptions): Promise<number> {
+  const gatewayMain = join(repoRoot, "services", "gateway", "dist", "main.js");
+  const tmpDir = mkdtempSync(join(tmpdir(), "tollgate-cache-bench-"));
+  processRegistry.trackTempDir(tmpDir);
+  processRegistry.setKeepTemp(options.keepTemp);
+  processRegistry.installExitHandlers(log);
+  if (redisCli("PING") !== "PONG") throw new Error(`Redis at ${redisUrl} does not answer PING (set REDIS_URL, or start redis-server)`);
+  const redisPrefix = `tollgate-bench:${randomUUID()}:`;
+
+  const startedAt = new Date();
+  const loadBefore = loadavg();
+  log(`Tollgate cache bench, ${startedAt.toISOString()}: node ${process.version}, ${cpus().length} CPUs, load average ${loadBefore.map((l) => l.toFixed(2)).join(" ")}`);
+
+  const shapes: LoadShape[] = [
+    { kind: "open-loop", name: "rate", rate: options.rate, connections: options.openLoopConnections, durationS: options.durationS, warmupS: 1 },
+    { kind: "saturation", name: "sat", connections: options.connections, threads: options.threads, durationS: options.durationS },
+  ];
+  const displayShapes = [shapes[1]!, shapes[0]!];
+  const cachedRoute = { routes: [{ id: "bench", match: { pathPrefix: "/bench" }, upstream: "bench", cache: { ttlSeconds: 3_600 } }] };
+
+  let upstream: NginxServer | undefined;
+  let service: ServiceUpstream | undefined;
+  try {
+    upstream = await startNginx("upstream", join(tmpDir, "upstream"), { kind: "upstream", body: "ok\n" });
+    service = await startServiceUpstream(serviceMs);
+    const common = { repoRoot, gatewayMain, upstreamUrl: upstream.url, tmpDir, routePrefix: "/bench", nodeArgs: options.gatewayNodeArgs };
+    const all: Arm[] = [
+      createDirectArm(upstream),
+      createGatewayArm({ ...common, key: "D", name: "bare-gateway", description: "Tollgate, one open route, no cache, events recorded", configExtra: options.gatewayConfigExtra }),
+      createGatewayArm({
+        ...common,
+        key: "C",
+        name: "cache-memory",
+        description: "Tollgate, the same route with a response cache in memory (ttlSeconds 3600): all hits after the first request",
+        configExtra: cachedRoute,
+      }),
+      createGatewayArm({
+        ...common,
+        key: "S",
+        name: "cache-redis",
+        description: "Tollgate, the same route with the shared Redis cache store",
+        configExtra: { ...cachedRoute, cache: { store: "redis", keyPrefix: `${redisPrefix}cache:`, redis: { url: redisUrl, timeoutMs: 200 } } },
+      }),
+      serviceDirectArm(service),
+      createGatewayArm({
+        ...common,
+        upstreamUrl: service.url,
+        key: "F",
+        name: "cache-service",
+        description: "Tollgate with the memory cache, in front of the service-time upstream (E)",
+        configExtra: cachedRoute,
+      }),
+    ];
+    const arms = options.arms === null ? all : all.filter((arm) => options.arms!.some((wanted) => wanted.toLowerCase() === arm.key.toLowerCase() || wanted === arm.name));
+    for (const arm of arms) log(`  ${arm.key} ${arm.name}: ${arm.description}`);
+
+    const rounds = await runBench(arms, shapes, {
+      rounds: options.rounds,
+      order: options.order,
+      warmupS: options.warmupS,
+      warmupConnections: options.connections,
+      settleS: options.settleS,
+      path: options.path,
+      headers: options.headers,
+      tmpDir,
+      upstream,
+      log,
+    });
+
+    const summary = summarizeBench(rounds, arms, displayShapes, "A", cacheComparisons, []);
+    const loadAfter = loadavg();
+    log(formatSummary(summary, displayShapes));
+    // Only the nginx upstream counts what it served; F's upstream is E.
+    for (const key of ["C", "S"]) {
+      const served = rounds.filter((round) => round.arm === key).map((round) => `${round.upstreamServed ?? "?"} of ${round.clientCompleted}`);
+      if (served.length > 0) log(`Upstream requests while arm ${key} ran, by round: ${served.join(", ")}`);
+    }
+    log(`\nLoad average before ${loadBefore.map((l) => l.toFixed(2)).join(" ")}, after ${loadAfter.map((l) => l.toFixed(2)).join(" ")}.`);
+    const out = resolve(options.out ?? join(tmpdir(), "tollgate-bench", `cache-bench-${startedAt.toISOString().replaceAll(":", "-")}.json`));
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, `${stringifyNonFinite({ meta: { startedAt, redisUrl, loadBefore, loadAfter }, options, rounds, summary }, 2)}\n`);
+    log(`Raw results: ${out}`);
+    if (rounds.some((round) => round.error !== null)) return 1;
+    const verdicts = summary.comparisons.map((figure) => figure.verdict);
+    return options.strict && verdicts.includes("FAIL") ? 1 : 0;
+  } finally {
+    await upstream?.stop();
+    await service?.stop();
+    deleteRedisKeys(redisPrefix);
+    processRegistry.removeTempDirs();
+  }
+}
+
+let options: BenchOptions;
+try {
+  options = parseBenchOptions(process.argv.slice(2), process.env, (path) => readFileSync(path, "utf8"));
+} catch (error) {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n\n${benchUsage}\n`);
+  process.exit(2);
+}
+if (options.help) {
+  log(`${benchUsage}\n\nThe cache bench (npm run bench:cache) takes the same flags; its arms are A, D, C, S, E, F. TOLLGATE_BENCH_SERVICE_MS sets E's service time (5).`);
+  process.exit(0);
+}
+try {
+  for (const [path, pkg] of [
+    [nginxBinary, "nginx"],
+    [wrkBinary, "wrk"],
+  ] as const) {
+    try {
+      execFileSync(path, ["-v"], { stdio: "ignore" });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") throw new Error(`${path} not found: the bench needs it (apt-get install -y ${pkg})`);
+    }
+  }
+  process.exitCode = await main(options);
+} catch (error) {
+  if (error instanceof BenchOptionsError) {
+    process.stderr.write(`${error.message}\n\n${benchUsage}\n`);
+    process.exitCode = 2;
+  } else if (processRegistry.interrupted === null) {
+    process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  }
+}
