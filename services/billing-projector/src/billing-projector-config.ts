@@ -1,4 +1,4 @@
-import { BillingRules, EntityId } from "@tollgate/events";
+import { BillingRules, BillingRulesOverride, EntityId } from "@tollgate/events";
 import { projectorServiceFields, SubscriptionRunnerSettings } from "@tollgate/eventstore";
 import { logLevels, type LogLevel } from "@tollgate/observability";
 import { z } from "zod";
@@ -62,7 +62,7 @@ export const BillingProjectorConfig = z.strictObject({
   billing: z
     .strictObject({
       defaults: BillingRules.prefault({}).describe("What every plan bills unless it says otherwise"),
-      plans: z.record(EntityId, BillingRules.partial()).default({}).describe("Per-plan overrides of the defaults; keep them equal to the quota projector's"),
+      plans: z.record(EntityId, BillingRulesOverride).default({}).describe("Per-plan overrides of the defaults; keep them equal to the quota projector's (a plan's own `billing` rules win over these)"),
     })
     .prefault({})
     .describe("Which requests count (see billing-rules.ts for each rule and its default)"),

@@ -2,7 +2,9 @@ import { openEventStore, SubscriptionRunner, type EventStore } from "@tollgate/e
 import type { Logger, Registry } from "@tollgate/observability";
 import { createBillingProjector } from "./billing-projector.js";
 import type { BillingProjectorConfig } from "./billing-projector-config.js";
-import { defaultBillingRules, type BillingRules } from "@tollgate/events";
+import { defaultBillingRules, layerBillingRules } from "@tollgate/events";
+import { resolveBillingRules } from "./billing-rules-resolver.js";
+import type { BillingRulesResolver } from "./usage-aggregation.js";
 import { BILLING_STORE_SCHEMA_VERSION } from "./billing-store-schema.js";
 import { closeDuePeriods } from "./period-closer.js";
 import { registerBillingMetrics } from "./projector-metrics.js";
@@ -26,11 +28,10 @@ export interface RunningBillingProjector {
 }
 
 /** The billing rules of each plan: the plan's overrides over the defaults. */
-export function billingRulesFor(config: BillingProjectorConfig): (planId: string | null) => BillingRules {
-  const defaults = { ...defaultBillingRules, ...config.billing.defaults };
-  const perPlan = new Map(Object.entries(config.billing.plans).map(([planId, rules]) => [planId, { ...defaults, ...rules }]));
-  return (planId) => (planId === null ? defaults : (perPlan.get(planId) ?? defaults));
+export function billingRulesFor(config: BillingProjectorConfig): BillingRulesResolver {
+  return resolveBillingRules(layerBillingRules(defaultBillingRules, config.billing.defaults), config.billing.plans);
 }
+
 
 export interface BillingProjectorDependencies {
   logger: Logger;
@@ -55,7 +56,7 @@ export async function startBillingProjector(config: BillingProjectorConfig, depe
     synchronous: config.store.synchronous,
     name: config.name,
     rulesFor: billingRulesFor(config),
-    settings: { rules: { defaults: { ...defaultBillingRules, ...config.billing.defaults }, plans: config.billing.plans }, graceMs: config.periods.graceMs },
+    settings: { rules: { defaults: layerBillingRules(defaultBillingRules, config.billing.defaults), plans: config.billing.plans }, graceMs: config.periods.graceMs },
   });
   if (store.resetFromVersion !== null) {
     logger.warn({ file: config.store.file, fromVersion: store.resetFromVersion, toVersion: BILLING_STORE_SCHEMA_VERSION }, "billing projection had another schema version: replaying the log from position 0 (the report ledger is kept)");

@@ -1,3 +1,6 @@
+import { BillingRulesOverride, PlanPricing } from "@tollgate/events";
+import type { PlanBilling } from "./usage-aggregation.js";
+
 /**
  * The tables of the billing projector's own SQLite file. Two kinds of data live here,
  * with different lifetimes:
@@ -13,13 +16,15 @@
  * Positions are stored as INTEGER (64-bit) and read as JavaScript numbers, exact up to
  * 2^53: beyond any position the SQLite log reaches.
  */
-export const BILLING_STORE_SCHEMA_VERSION = 2;
+export const BILLING_STORE_SCHEMA_VERSION = 3;
 
 /**
  * Version 2: period close (subscriptions' `closed_through`), adjustment documents
  * (`origin_period_start`), the pricing in force per usage document, one row per billable
  * request (`billing_requests`, the receipts), the settings the projector counts with, and
  * the ledger's origin period (added to a version-1 ledger in place: it is never dropped).
+ * Version 3: plans' own billing rules (`billing_plans.billing`), which change what was
+ * billable, so the projection is rebuilt (the ledger is kept, as always).
  */
 export const billingProjectionTables = ["billing_plans", "billing_subscriptions", "billing_customers", "billing_usage", "billing_requests"] as const;
 
@@ -32,7 +37,8 @@ export const billingStoreSchema = `
     plan_id          TEXT PRIMARY KEY,
     meter_event_name TEXT,
     stripe_price_id  TEXT,
-    pricing          TEXT
+    pricing          TEXT,
+    billing          TEXT
   ) STRICT;
   CREATE TABLE IF NOT EXISTS billing_subscriptions (
     subscription_id TEXT PRIMARY KEY,
@@ -107,6 +113,20 @@ export interface PlanRow {
   meter_event_name: string | null;
   stripe_price_id: string | null;
   pricing: string | null;
+  /** PlanDefinition.billing as JSON; null when the plan has none. */
+  billing: string | null;
+}
+
+export const selectPlanSql = "SELECT plan_id, meter_event_name, stripe_price_id, pricing, billing FROM billing_plans WHERE plan_id = ?";
+
+export function planBillingOf(row: PlanRow): PlanBilling {
+  return {
+    planId: row.plan_id,
+    meterEventName: row.meter_event_name,
+    stripePriceId: row.stripe_price_id,
+    pricing: row.pricing === null ? null : PlanPricing.parse(JSON.parse(row.pricing)),
+    billing: row.billing === null ? null : BillingRulesOverride.parse(JSON.parse(row.billing)),
+  };
 }
 
 export interface SubscriptionRow {

@@ -1,4 +1,6 @@
-import { type BillingRules, billingStreamCategory, defaultBillingRules, isBillable, parseEvent, streamCategories, streamPrefix } from "@tollgate/events";
+import { type BillingRulesOverride, billingStreamCategory, defaultBillingRules, isBillable, layerBillingRules, parseEvent, streamCategories, streamPrefix } from "@tollgate/events";
+import { resolveBillingRules } from "./billing-rules-resolver.js";
+import type { BillingRulesResolver } from "./usage-aggregation.js";
 import type { EventStore } from "@tollgate/eventstore";
 import { billingPeriod, periodOfMonth, type BillingPeriod } from "./billing-period.js";
 import type { SqliteBillingRecords } from "./sqlite-billing-records.js";
@@ -85,6 +87,8 @@ export async function reconcileMonth(input: { eventStore: EventStore; records: S
   const lines = new Map<string, ReconciliationLine>();
   const subscriptions = new Map<string, Subscription>();
   const meters = new Map<string, string | null>();
+  /** Each plan's own billing rules, as the log stands at the event being read. */
+  const planRules = new Map<string, BillingRulesOverride | null>();
   const periodOf = (subscriptionId: string): BillingPeriod | null => {
     const subscription = subscriptions.get(subscriptionId);
     return subscription === undefined ? null : periodOfMonth(month, subscription.anchor);
@@ -128,9 +132,11 @@ export async function reconcileMonth(input: { eventStore: EventStore; records: S
       switch (event.type) {
         case "PlanCreated":
           meters.set(event.data.planId, event.data.price.stripeMeterEventName);
+          planRules.set(event.data.planId, event.data.billing ?? null);
           break;
         case "PlanUpdated":
           if (event.data.changes.price !== undefined) meters.set(event.data.planId, event.data.changes.price.stripeMeterEventName);
+          if (event.data.changes.billing !== undefined) planRules.set(event.data.planId, event.data.changes.billing);
           break;
         case "SubscriptionStarted": {
           const anchor = event.data.billingAnchor;
@@ -164,7 +170,7 @@ export async function reconcileMonth(input: { eventStore: EventStore; records: S
           const subscription = subscriptions.get(subscriptionId);
           const planId = event.data.planId ?? subscription?.planId ?? null;
           const meter = planId === null ? null : (meters.get(planId) ?? null);
-          if (subscription === undefined || meter === null || !isBillable(event, rulesFor(planId))) break;
+          if (subscription === undefined || meter === null || !isBillable(event, rulesFor(planId, planId === null ? null : (planRules.get(planId) ?? null)))) break;
           const period = periodOfMonth(month, subscription.anchor);
           const at = Date.parse(event.data.startedAt);
           const origin = billingPeriod(at, subscription.anchor);
@@ -258,8 +264,7 @@ function explain(line: ReconciliationLine, checkpoint: bigint | null): void {
   line.status = unexplained.length > 0 ? "unexplained" : explained.length > 0 ? "explained" : "balanced";
 }
 
-function rulesFrom(settings: BillingSettings | null): (planId: string | null) => BillingRules {
-  if (settings === null) return () => defaultBillingRules;
-  const defaults = { ...defaultBillingRules, ...settings.rules.defaults };
-  return (planId) => (planId === null ? defaults : { ...defaults, ...(settings.rules.plans[planId] ?? {}) });
+function rulesFrom(settings: BillingSettings | null): BillingRulesResolver {
+  if (settings === null) return resolveBillingRules(defaultBillingRules, {});
+  return resolveBillingRules(layerBillingRules(defaultBillingRules, settings.rules.defaults), settings.rules.plans);
 }

@@ -1,7 +1,6 @@
 import { existsSync } from "node:fs";
 import Database from "better-sqlite3";
-import { PlanPricing } from "@tollgate/events";
-import { BILLING_STORE_SCHEMA_VERSION, type PlanRow, type ReportRow, type RequestRow, type SubscriptionRow, type UsageRow } from "./billing-store-schema.js";
+import { BILLING_STORE_SCHEMA_VERSION, planBillingOf, selectPlanSql, type PlanRow, type ReportRow, type RequestRow, type SubscriptionRow, type UsageRow } from "./billing-store-schema.js";
 import { reportColumns, reportOf, subscriptionOf, usageColumns, usageOf, type BillingSettings, type UsageReport } from "./sqlite-billing-store.js";
 import type { PlanBilling, SubscriptionBilling, UsageAggregate } from "./usage-aggregation.js";
 
@@ -76,9 +75,7 @@ export class SqliteBillingRecords {
 
   plan(planId: string): PlanBilling | null {
     const row = this.#statements.selectPlan.get(planId);
-    return row === undefined
-      ? null
-      : { planId: row.plan_id, meterEventName: row.meter_event_name, stripePriceId: row.stripe_price_id, pricing: row.pricing === null ? null : PlanPricing.parse(JSON.parse(row.pricing)) };
+    return row === undefined ? null : planBillingOf(row);
   }
 
   subscription(subscriptionId: string): SubscriptionBilling | null {
@@ -129,7 +126,7 @@ function prepare(db: Database.Database) {
   return {
     selectCheckpoint: db.prepare<[string], string>("SELECT position FROM checkpoints WHERE name = ?").pluck(),
     selectSettings: db.prepare<[], { rules: string; grace_ms: number }>("SELECT rules, grace_ms FROM billing_settings WHERE id = 1"),
-    selectPlan: db.prepare<[string], PlanRow>("SELECT plan_id, meter_event_name, stripe_price_id, pricing FROM billing_plans WHERE plan_id = ?"),
+    selectPlan: db.prepare<[string], PlanRow>(selectPlanSql),
     selectSubscription: db.prepare<[string], SubscriptionRow>(`SELECT ${subscriptionColumns} FROM billing_subscriptions WHERE subscription_id = ?`),
     selectSubscriptions: db.prepare<[], SubscriptionRow>(`SELECT ${subscriptionColumns} FROM billing_subscriptions ORDER BY subscription_id`),
     selectUsageIn: db.prepare<[string, number], UsageRow>(

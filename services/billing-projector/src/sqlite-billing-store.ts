@@ -1,8 +1,10 @@
-import { type BillingRules, parseEvent, PlanPricing } from "@tollgate/events";
+import { type BillingRules, type BillingRulesOverride, parseEvent, PlanPricing } from "@tollgate/events";
 import { openSqliteDatabase, SqliteCheckpointStore, type Position, type RecordedEvent } from "@tollgate/eventstore";
 import {
   BILLING_STORE_SCHEMA_VERSION,
   billingProjectionTables,
+  planBillingOf,
+  selectPlanSql,
   billingStoreSchema,
   type CustomerRow,
   type PlanRow,
@@ -12,7 +14,7 @@ import {
   type SubscriptionRow,
   type UsageRow,
 } from "./billing-store-schema.js";
-import { aggregateBatch, type BillingReader, type SubscriptionBilling, type UsageAggregate } from "./usage-aggregation.js";
+import { aggregateBatch, type BillingReader, type BillingRulesResolver, type SubscriptionBilling, type UsageAggregate } from "./usage-aggregation.js";
 import { planReport, stripeTimestampRule, type PlannedReport, type TimestampRule } from "./usage-report.js";
 import { stripeCustomerLinksSchema } from "./stripe-sync/stripe-customer-links.js";
 
@@ -25,7 +27,7 @@ export interface SqliteBillingStoreOptions {
   busyTimeoutMs?: number;
   /** The projector's name: its checkpoint is stored under it, in this file. */
   name: string;
-  rulesFor: (planId: string | null) => BillingRules;
+  rulesFor: BillingRulesResolver;
   /**
    * What the projector counts with, kept in the file for its readers (the reconciliation
    * recounts the log with the same rules): written at open when given.
@@ -35,7 +37,7 @@ export interface SqliteBillingStoreOptions {
 
 /** The billing rules (defaults and per-plan overrides) and the grace window the projector runs with. */
 export interface BillingSettings {
-  readonly rules: { readonly defaults: BillingRules; readonly plans: Readonly<Record<string, Partial<BillingRules>>> };
+  readonly rules: { readonly defaults: BillingRules; readonly plans: Readonly<Record<string, BillingRulesOverride>> };
   readonly graceMs: number;
 }
 
@@ -80,7 +82,7 @@ export interface BillingStats {
 export class SqliteBillingStore {
   readonly #db: Database;
   readonly #name: string;
-  readonly #rulesFor: (planId: string | null) => BillingRules;
+  readonly #rulesFor: BillingRulesResolver;
   readonly #checkpoints: SqliteCheckpointStore;
   readonly #statements: ReturnType<typeof prepare>;
   readonly #reader: BillingReader;
@@ -101,9 +103,7 @@ export class SqliteBillingStore {
     this.#reader = {
       plan: (planId) => {
         const row = statements.selectPlan.get(planId);
-        return row === undefined
-          ? null
-          : { planId: row.plan_id, meterEventName: row.meter_event_name, stripePriceId: row.stripe_price_id, pricing: row.pricing === null ? null : PlanPricing.parse(JSON.parse(row.pricing)) };
+        return row === undefined ? null : planBillingOf(row);
       },
       subscription: (subscriptionId) => {
         const row = statements.selectSubscription.get(subscriptionId);
@@ -157,7 +157,7 @@ export class SqliteBillingStore {
       const changes = aggregateBatch(parsed, this.#reader, this.#rulesFor);
       const s = this.#statements;
       for (const plan of changes.plans.values()) {
-        s.upsertPlan.run(plan.planId, plan.meterEventName, plan.stripePriceId, plan.pricing === null ? null : JSON.stringify(plan.pricing));
+        s.upsertPlan.run(plan.planId, plan.meterEventName, plan.stripePriceId, plan.pricing === null ? null : JSON.stringify(plan.pricing), plan.billing === null ? null : JSON.stringify(plan.billing));
       }
       for (const sub of changes.subscriptions.values()) s.upsertSubscription.run(sub.subscriptionId, sub.consumerId, sub.planId, sub.billingAnchor, sub.closedThrough);
       for (const customer of changes.customers.values()) s.upsertCustomer.run(customer.consumerId, customer.stripeCustomerId);
@@ -332,7 +332,7 @@ interface PlannableRow extends UsageRow {
 
 function prepare(db: Database) {
   return {
-    selectPlan: db.prepare<[string], PlanRow>("SELECT plan_id, meter_event_name, stripe_price_id, pricing FROM billing_plans WHERE plan_id = ?"),
+    selectPlan: db.prepare<[string], PlanRow>(selectPlanSql),
     selectSubscription: db.prepare<[string], SubscriptionRow>(
       "SELECT subscription_id, consumer_id, plan_id, billing_anchor, closed_through FROM billing_subscriptions WHERE subscription_id = ?",
     ),
@@ -344,9 +344,9 @@ function prepare(db: Database) {
       `SELECT ${usageColumns} FROM billing_usage WHERE subscription_id = ? AND meter_event_name = ? AND period_start = ? AND origin_period_start = ?`,
     ),
     selectAllUsage: db.prepare<[], UsageRow>(`SELECT ${usageColumns} FROM billing_usage ORDER BY subscription_id, meter_event_name, period_start, origin_period_start`),
-    upsertPlan: db.prepare<[string, string | null, string | null, string | null]>(
-      "INSERT INTO billing_plans (plan_id, meter_event_name, stripe_price_id, pricing) VALUES (?, ?, ?, ?) " +
-        "ON CONFLICT (plan_id) DO UPDATE SET meter_event_name = excluded.meter_event_name, stripe_price_id = excluded.stripe_price_id, pricing = excluded.pricing",
+    upsertPlan: db.prepare<[string, string | null, string | null, string | null, string | null]>(
+      "INSERT INTO billing_plans (plan_id, meter_event_name, stripe_price_id, pricing, billing) VALUES (?, ?, ?, ?, ?) " +
+        "ON CONFLICT (plan_id) DO UPDATE SET meter_event_name = excluded.meter_event_name, stripe_price_id = excluded.stripe_price_id, pricing = excluded.pricing, billing = excluded.billing",
     ),
     upsertSubscription: db.prepare<[string, string, string, number | null, number | null]>(
       "INSERT INTO billing_subscriptions (subscription_id, consumer_id, plan_id, billing_anchor, closed_through) VALUES (?, ?, ?, ?, ?) " +

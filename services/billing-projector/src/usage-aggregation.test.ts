@@ -1,12 +1,13 @@
-import { type BillingRules, defaultBillingRules, isBillable, type TollgateEvent } from "@tollgate/events";
+import { BillingRules, defaultBillingRules, isBillable, type PlanUpdated, type TollgateEvent } from "@tollgate/events";
+import { resolveBillingRules } from "./billing-rules-resolver.js";
 import { describe, expect, it } from "vitest";
 import { completed, consumerLabelled, consumerRegistered, failed, planCreated, planMeterChanged, rejected, subscriptionPlanChanged, subscriptionStarted } from "./test-support/billing-fixtures.js";
-import { aggregateBatch, type BillingChanges, type BillingReader, type UsageAggregate } from "./usage-aggregation.js";
+import { aggregateBatch, type BillingChanges, type BillingReader, type BillingRulesResolver, type UsageAggregate } from "./usage-aggregation.js";
 
 const emptyReader: BillingReader = { plan: () => null, subscription: () => null, customer: () => null, usage: () => null };
 const rules = (): BillingRules => defaultBillingRules;
 
-function aggregate(events: readonly TollgateEvent[], rulesFor: (planId: string | null) => BillingRules = rules): BillingChanges {
+function aggregate(events: readonly TollgateEvent[], rulesFor: BillingRulesResolver = rules): BillingChanges {
   return aggregateBatch(events.map((event, index) => ({ position: BigInt(index + 1), event })), emptyReader, rulesFor);
 }
 
@@ -86,7 +87,7 @@ describe("billing aggregation (pure)", () => {
       pricing: null,
     };
     const reader: BillingReader = {
-      plan: (planId) => (planId === "metered" ? { planId, meterEventName: "api_requests", stripePriceId: null, pricing: null } : null),
+      plan: (planId) => (planId === "metered" ? { planId, meterEventName: "api_requests", stripePriceId: null, pricing: null, billing: null } : null),
       subscription: () => ({ subscriptionId: "sub-1", consumerId: "consumer-1", planId: "metered", billingAnchor: null, closedThrough: null }),
       customer: () => null,
       usage: () => stored,
@@ -95,6 +96,26 @@ describe("billing aggregation (pure)", () => {
     const events = [completed({}, 200, "hit"), completed({}, 503), completed({})].map((event, index) => ({ position: BigInt(100 + index), event }));
     const changes = aggregateBatch(events, reader, () => strict);
     expect([...changes.usage.values()]).toEqual([{ ...stored, units: 42, throughPosition: 102n, lastEventAt: Date.parse("2025-06-15T12:00:00.000Z") }]);
+  });
+
+  it("bills by the plan's own rules as the log states them at each request, over the configured ones", () => {
+    const planRules = (billing: PlanUpdated["data"]["changes"]["billing"]): PlanUpdated => ({ type: "PlanUpdated", version: 1, data: { planId: "metered", changes: { billing }, actor: { kind: "admin", id: "test" } } });
+    const configured = BillingRules.parse({ cacheHits: false });
+    const changes = aggregate(
+      [
+        planCreated("metered", "api_requests"),
+        subscriptionStarted("sub-1", "consumer-1", "metered"),
+        completed({ startedAt: "2025-07-15T10:00:00.000Z" }, 503), // not billed: configured rules
+        planRules({ upstreamServerErrors: true }),
+        completed({ startedAt: "2025-07-15T10:00:01.000Z" }, 503), // billed: the plan's rule
+        completed({ startedAt: "2025-07-15T10:00:02.000Z" }, 200, "hit"), // not billed: configured cacheHits false stays
+        planRules(null),
+        completed({ startedAt: "2025-07-15T10:00:03.000Z" }, 503), // not billed again
+      ],
+      resolveBillingRules(configured, {}),
+    );
+    expect(units(changes)).toEqual({ "sub-1|api_requests|2025-07-01T00:00:00.000Z": { units: 1, throughPosition: 5n, periodStart: Date.UTC(2025, 6, 1) } });
+    expect(changes.plans.get("metered")?.billing).toBeNull();
   });
 
   it("links consumers to their Stripe customer through the stripeCustomerId label", () => {

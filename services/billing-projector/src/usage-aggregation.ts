@@ -1,6 +1,7 @@
 import {
   type BillingPeriodClosed,
   type BillingRules,
+  type BillingRulesOverride,
   type ConsumerEvent,
   isBillable,
   type PlanEvent,
@@ -43,7 +44,12 @@ export interface PlanBilling {
   readonly meterEventName: string | null;
   readonly stripePriceId: string | null;
   readonly pricing: PlanPricing | null;
+  /** The plan's own billing rules (PlanDefinition.billing); null: the configured rules alone. */
+  readonly billing: BillingRulesOverride | null;
 }
+
+/** The rules a request of `planId` is billed by, given the plan's own rules at that point of the log (as the quota projector's). */
+export type BillingRulesResolver = (planId: string | null, planRules: BillingRulesOverride | null) => BillingRules;
 
 export interface SubscriptionBilling {
   readonly subscriptionId: string;
@@ -104,16 +110,17 @@ export const billingProjectionEventTypes = [
 export function evolvePlanBilling(plan: PlanBilling | null, event: PlanEvent): PlanBilling | null {
   switch (event.type) {
     case "PlanCreated": {
-      const { planId, price, pricing } = event.data;
-      return { planId, meterEventName: price.stripeMeterEventName, stripePriceId: price.stripePriceId, pricing: pricing ?? null };
+      const { planId, price, pricing, billing } = event.data;
+      return { planId, meterEventName: price.stripeMeterEventName, stripePriceId: price.stripePriceId, pricing: pricing ?? null, billing: billing ?? null };
     }
     case "PlanUpdated": {
       if (plan === null) return null;
-      const { price, pricing } = event.data.changes;
+      const { price, pricing, billing } = event.data.changes;
       return {
         ...plan,
         ...(price === undefined ? {} : { meterEventName: price.stripeMeterEventName, stripePriceId: price.stripePriceId }),
         ...(pricing === undefined ? {} : { pricing }),
+        ...(billing === undefined ? {} : { billing }),
       };
     }
     case "PlanArchived":
@@ -257,7 +264,7 @@ export interface PositionedEvent {
  * own changes first, then to `read`; nothing is written. The caller stores the changes
  * and the batch's checkpoint in one transaction.
  */
-export function aggregateBatch(events: readonly PositionedEvent[], read: BillingReader, rulesFor: (planId: string | null) => BillingRules): BillingChanges {
+export function aggregateBatch(events: readonly PositionedEvent[], read: BillingReader, rulesFor: BillingRulesResolver): BillingChanges {
   const changes: BillingChanges = { plans: new Map(), subscriptions: new Map(), customers: new Map(), usage: new Map(), requests: [] };
   const planOf = (planId: string): PlanBilling | null => changes.plans.get(planId) ?? read.plan(planId);
   const subscriptionOf = (subscriptionId: string): SubscriptionBilling | null => changes.subscriptions.get(subscriptionId) ?? read.subscription(subscriptionId);
@@ -299,7 +306,8 @@ export function aggregateBatch(events: readonly PositionedEvent[], read: Billing
         if (subscriptionId === null) break;
         const subscription = subscriptionOf(subscriptionId);
         const planId = event.data.planId ?? subscription?.planId ?? null;
-        const billed = billRequest(event, position, planId === null ? null : planOf(planId), subscription, rulesFor(planId));
+        const plan = planId === null ? null : planOf(planId);
+        const billed = billRequest(event, position, plan, subscription, rulesFor(planId, plan?.billing ?? null));
         if (billed === null) break;
         const key = usageKey(subscriptionId, billed.meterEventName, billed.periodStart, billed.originPeriodStart);
         const before = changes.usage.get(key) ?? read.usage(subscriptionId, billed.meterEventName, billed.periodStart, billed.originPeriodStart);

@@ -121,4 +121,25 @@ describe("IdentityIndex", () => {
     const lookups: [JwtIdentityLookup, IntrospectionIdentityLookup, BasicUserLookup<ScryptPasswordHash>] = [index, index, index];
     expect(lookups.every((lookup) => lookup === index)).toBe(true);
   });
+
+  it("hands upstream target overrides to a follower: the latest caught up at once, then each change once, in order", () => {
+    const index = new IdentityIndex();
+    const targets = [{ url: "http://10.0.0.7:9000", weight: 2 }];
+    index.apply({ type: "UpstreamTargetsSet", version: 1, data: { upstream: "orders", targets: [{ url: "http://10.0.0.6:9000", weight: 1 }], actor } }, 1n);
+    index.apply({ type: "UpstreamTargetsSet", version: 1, data: { upstream: "orders", targets, actor } }, 2n);
+    const seen: [string, unknown][] = [];
+    const stop = index.followUpstreamTargets((upstream, set) => seen.push([upstream, set]));
+    expect(seen).toEqual([["orders", targets]]);
+
+    index.apply({ type: "UpstreamTargetsReset", version: 1, data: { upstream: "orders", actor } }, 3n);
+    index.apply({ type: "UpstreamTargetsReset", version: 1, data: { upstream: "orders", actor } }, 3n);
+    expect(seen).toEqual([
+      ["orders", targets],
+      ["orders", null],
+    ]);
+    expect(index.version).toBe("3");
+    stop();
+    index.apply({ type: "UpstreamTargetsSet", version: 1, data: { upstream: "orders", targets, actor } }, 4n);
+    expect(seen).toHaveLength(2);
+  });
 });
