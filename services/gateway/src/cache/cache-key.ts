@@ -1,3 +1,5 @@
+import { routingHost } from "../exchange.js";
+
 /**
  * The key of a cached response within its route: host, path and normalized query,
  * then the values of the route's Vary headers, then the consumer on private routes.
@@ -71,16 +73,3 @@ function headerValues(headers: readonly string[], lowerName: string): string {
   return values;
 }
 
-/** The host as routes match it: lower-case, without port or trailing dot. */
-function routingHost(host: string): string {
-  if (host.length === 0) return "";
-  let end = host.length;
-  if (host.charCodeAt(0) === 0x5b) {
-    end = host.indexOf("]") + 1;
-  } else {
-    const colon = host.indexOf(":");
-    if (colon !== -1) end = colon;
-    if (host.charCodeAt(end - 1) === 0x2e) end -= 1;
-  }
-  return host.slice(0, end).toLowerCase();
-}
