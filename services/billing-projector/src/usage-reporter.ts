@@ -5,6 +5,7 @@ import { reportBackoffDelay, type ReportBackoff } from "./report-backoff.js";
 import type { SqliteBillingStore, UsageReport } from "./sqlite-billing-store.js";
 import { MeterEventError, type MeterEventSender } from "./stripe-meter-sender.js";
 import { meterTimestamp, reportEventId, stripeTimestampRule, type TimestampRule } from "./usage-report.js";
+import { abortableSleep } from "./abortable-sleep.js";
 
 export interface UsageReporterOptions {
   store: SqliteBillingStore;
@@ -198,19 +199,4 @@ function reportedData(report: UsageReport, reportedAt: number): UsageReported["d
       timestampClamped: report.timestampClamped,
       reportedAt: new Date(reportedAt).toISOString(),
   };
-}
-
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }

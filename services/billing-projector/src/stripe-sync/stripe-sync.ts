@@ -21,6 +21,7 @@ import { decideStripeSync, stripeSyncEventTypes, stripeSyncKeys, type CustomerSo
 import type { StripeBillingClient } from "./stripe-billing-client.js";
 import type { StripeCustomerLinks } from "./stripe-customer-links.js";
 import { readStripeSyncFacts } from "./stripe-sync-facts.js";
+import { abortableSleep } from "../abortable-sleep.js";
 
 export interface StripeSyncOptions {
   /** The projector's name, under which its checkpoint is stored (in the billing projector's file). */
@@ -269,19 +270,4 @@ export class StripeSync {
     const toAppend: EventToAppend = { id: billingEventId(kind, key), type: event.type, version: event.version, data: event.data };
     await this.#options.eventStore.append(streamId, [toAppend]);
   }
-}
-
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }
