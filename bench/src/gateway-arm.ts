@@ -1,5 +1,6 @@
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { gatewayNodeOptions } from "@tollgate/gateway/node-options";
 import type { Arm, ArmStopReport, RunningArm } from "./arm.js";
 import { countRequestEvents } from "./count-request-events.js";
 import { deepMerge } from "./deep-merge.js";
@@ -19,7 +20,10 @@ export interface GatewayArmOptions {
   routePrefix: string;
   /** Deep-merged over the generated config (auth, rate limits, ... for later benchmarks). */
   configExtra: Record<string, unknown> | null;
-  /** Node flags before the script (--cpu-prof, --trace-gc); the process runs in its temp folder, so profiles land there. */
+  /**
+   * Node flags before the script (--cpu-prof, --trace-gc), after those every launcher
+   * passes (gatewayNodeOptions); the process runs in its temp folder, so profiles land there.
+   */
   nodeArgs?: readonly string[];
   /** Runs in the arm's fresh folder before each start, e.g. to seed the event log with control-plane state. */
   prepare?: (dir: string, eventsFile: string) => Promise<void>;
@@ -101,7 +105,7 @@ export function createGatewayArm(options: GatewayArmOptions): Arm {
       const out = openSync(logFile, "a");
       // The bench's config is the whole config: no TOLLGATE_GATEWAY__* overrides from the caller's environment.
       const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("TOLLGATE_GATEWAY__")));
-      tracked = await spawnTracked("gateway", process.execPath, [...(options.nodeArgs ?? []), options.gatewayMain, "--config", configFile], {
+      tracked = await spawnTracked("gateway", process.execPath, [...gatewayNodeOptions, ...(options.nodeArgs ?? []), options.gatewayMain, "--config", configFile], {
         cwd: dir,
         env,
         stdio: ["ignore", out, out],

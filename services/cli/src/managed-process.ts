@@ -5,6 +5,8 @@ export interface ManagedProcessOptions {
   name: string;
   script: string;
   args: readonly string[];
+  /** Flags for node itself, before the script (the gateway's heap limit). */
+  nodeArgs?: readonly string[];
   env?: NodeJS.ProcessEnv;
   /** Resolves `ready` with the first parsed JSON log line this returns true for. */
   isReady: (line: Record<string, unknown>) => boolean;
@@ -20,7 +22,7 @@ export class ManagedProcess {
 
   constructor(private readonly options: ManagedProcessOptions) {
     const write = options.write ?? ((line: string) => process.stdout.write(line + "\n"));
-    this.child = spawn(process.execPath, [options.script, ...options.args], {
+    this.child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.script, ...options.args], {
       env: { ...process.env, ...options.env },
       stdio: ["ignore", "pipe", "pipe"],
       // Its own process group: Ctrl-C in a terminal signals only the supervisor, which

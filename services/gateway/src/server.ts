@@ -9,8 +9,6 @@ import type { PurgeFilter } from "./cache/cache-store.js";
 import { createResponseCache } from "./cache/response-cache.js";
 import { randomIds, systemClock, type Clock, type IdGenerator } from "./clock.js";
 import { compileRoute, type CompiledRoute } from "./compiled-route.js";
-import { GrpcChannels } from "./grpc/grpc-channels.js";
-import { compileGrpcRoute } from "./grpc/grpc-transcoder.js";
 import type { GatewayConfig } from "./config/gateway-config.js";
 import { problems } from "./errors/problem-catalog.js";
 import { rawProblemResponse } from "./errors/problem-response.js";
@@ -22,11 +20,11 @@ import { registerUpstreamMetrics } from "./proxy/upstream-metrics.js";
 import { createGatewayLimiters } from "./policies/create-limiters.js";
 import { compileRoutePolicyChain } from "./policies/route-policy-chain.js";
 import { createPolicyDependencies } from "./policies/policy-dependencies.js";
+import { loadProtocolModules, type ProtocolModules } from "./protocol-modules.js";
 import type { Readiness } from "./readiness.js";
 import type { EventRecorder } from "./recorder/event-recorder.js";
 import { compileRouter } from "./router.js";
 import { compileTrustProxy } from "./trust-proxy.js";
-import { createWebSocketProxy } from "./websocket/websocket-proxy.js";
 
 export interface GatewayServerOptions {
   /** Validated configuration (GatewayConfig). Compiled once here; never re-read. */
@@ -84,7 +82,11 @@ const abandonSettleMs = 1_000;
  * compiled here, once; the request path does no validation and no lookups beyond
  * the router's, and awaits nothing but the upstream.
  */
-export function createGatewayServer(options: GatewayServerOptions): GatewayServer {
+export async function createGatewayServer(options: GatewayServerOptions): Promise<GatewayServer> {
+  return buildGatewayServer(options, await loadProtocolModules(options.config));
+}
+
+function buildGatewayServer(options: GatewayServerOptions, protocols: ProtocolModules): GatewayServer {
   const { config, recorder, logger, readiness } = options;
   const inFlight = new Set<Exchange>();
   /** Exchanges of each client connection, so that a connection closing finishes all of them. */
@@ -97,7 +99,8 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
   const limiters = createGatewayLimiters(config, { registry: options.registry, logger, ...(options.clock === undefined ? {} : { clock: options.clock }) });
   let policies;
   try {
-    policies = config.routes.map((route) => compileRoutePolicyChain(route, policyDependencies.policies, limiters, policyDependencies.requestPolicies));
+    const requestPolicies = { ...policyDependencies.requestPolicies, ...(protocols.graphql === null ? {} : { graphql: protocols.graphql }) };
+    policies = config.routes.map((route) => compileRoutePolicyChain(route, policyDependencies.policies, limiters, requestPolicies));
   } catch (error) {
     void limiters?.close();
     void policyDependencies.close();
@@ -128,11 +131,12 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     ),
   );
   // gRPC routes get their transcoder here, where the channels (one per target) are owned and closed.
-  const grpcChannels = new GrpcChannels();
+  const grpc = protocols.grpc;
+  const grpcChannels = grpc === null ? null : new grpc.GrpcChannels();
   const routes = compiledRoutes.map((route, index) => {
     const routeConfig = config.routes[index];
-    if (routeConfig?.grpc === undefined) return route;
-    return { ...route, grpc: compileGrpcRoute(routeConfig, route.upstream, grpcChannels) };
+    if (routeConfig?.grpc === undefined || grpc === null || grpcChannels === null) return route;
+    return { ...route, grpc: grpc.compileGrpcRoute(routeConfig, route.upstream, grpcChannels) };
   });
   let draining = false;
   // Target sets changed live through the control plane (UpstreamTargetsSet/Reset): the
@@ -197,7 +201,9 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
 
   // WebSocket upgrades get a listener only when a route proxies them: without one, Node
   // hands an upgrade request to onRequest as a plain request, as it always did.
-  const websockets = routes.some((route) => route.websocket !== null) ? createWebSocketProxy({ context, onRequest, record: recordSession }) : null;
+  const createWebSocketProxy = protocols.websocket;
+  const websockets =
+    createWebSocketProxy !== null && routes.some((route) => route.websocket !== null) ? createWebSocketProxy({ context, onRequest, record: recordSession }) : null;
   if (websockets !== null) server.on("upgrade", websockets.handleUpgrade);
 
   /** A WebSocket session's one event (its RequestCompleted at close, or its refusal or failure). */
@@ -333,7 +339,7 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
         server.closeAllConnections();
         await closed;
         await closeUpstreams(upstreams.values(), !drained);
-        grpcChannels.close();
+        grpcChannels?.close();
         await policyDependencies.close();
         await limiters?.close();
         await responseCache?.close();

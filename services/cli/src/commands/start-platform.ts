@@ -1,5 +1,6 @@
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
+import { gatewayNodeOptions } from "@tollgate/gateway/node-options";
 import { createDemoUpstream } from "../demo-upstream.js";
 import { ManagedProcess } from "../managed-process.js";
 
@@ -52,6 +53,7 @@ export async function startPlatform(options: StartPlatformOptions): Promise<numb
     new ManagedProcess({
       name: "gateway",
       script: fileURLToPath(import.meta.resolve("@tollgate/gateway/main")),
+      nodeArgs: gatewayNodeOptions,
       args: ["--config", options.gatewayConfig],
       isReady: (line) => line.msg === "listening",
     }),

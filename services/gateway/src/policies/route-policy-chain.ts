@@ -18,7 +18,7 @@ import { createIntrospectionAuthenticator } from "./introspection/introspection-
 import { compileIpFilter, composeIpFilters, type IpFilter } from "./ip-filter/ip-filter.js";
 import { createIpFilterStep } from "./ip-filter/ip-filter-step.js";
 import { createJwtAuthenticator } from "./jwt/jwt-authenticator.js";
-import { createGraphqlStep } from "./graphql/graphql-step.js";
+import type { createGraphqlStep } from "./graphql/graphql-step.js";
 import type { JwtIdentityLookup } from "./jwt/jwt-verifier.js";
 import type { PlanLimitsLookup } from "./plan-limits.js";
 import type { QuotaLimiter } from "./quota/quota-limiter.js";
@@ -43,6 +43,8 @@ export interface PolicyDependencies {
 export interface RequestPolicyDependencies {
   /** The global `ipFilter`, compiled once; each route's own lists are composed with it. */
   globalIpFilter?: IpFilter;
+  /** The GraphQL policy's step factory, loaded only when a route uses it (protocol-modules.ts). */
+  graphql?: typeof createGraphqlStep;
 }
 
 /** The gateway's rate limiter and quota limiter, shared by every route. */
@@ -124,7 +126,10 @@ export function compileRoutePolicyChain(
   }
   // The GraphQL policy needs the caller's plan (introspection per plan) and, like every
   // refusal before the limits, must not cost the caller any allowance.
-  if (route.graphql !== undefined) steps.push(createGraphqlStep(route.graphql));
+  if (route.graphql !== undefined) {
+    if (requestPolicies.graphql === undefined) throw new Error(`route ${route.id} has a graphql policy, but the GraphQL module was not loaded`);
+    steps.push(requestPolicies.graphql(route.graphql));
+  }
   // Rate limits and quotas come last: a request refused earlier consumes nothing. The
   // rate limits come before the quota, so a request a limit refuses takes no unit of
   // the (billed) quota; one the quota refuses has counted against the rate limits.

@@ -51,7 +51,7 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<T
   const log = captureLogger();
   const clock = options.clock ?? stepClock();
   const gatewayEvents: GatewayEvent[] = [];
-  const gateway = createGatewayServer({
+  const gateway = await createGatewayServer({
     onGatewayEvent: (event) => gatewayEvents.push(event),
     config,
     recorder,

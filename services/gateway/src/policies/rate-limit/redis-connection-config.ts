@@ -1,5 +1,7 @@
+import { createRequire } from "node:module";
 import type { Logger } from "@tollgate/observability";
-import { Redis } from "ioredis";
+import type * as ioredis from "ioredis";
+import type { Redis } from "ioredis";
 import { z } from "zod";
 
 export const RedisConnectionConfig = z.strictObject({
@@ -37,7 +39,9 @@ export type RedisConnectionConfig = z.infer<typeof RedisConnectionConfig>;
  * an outage once when it starts and once when it ends, with what they did meanwhile.
  */
 export function createRedisClient(url: string, options: { logger?: Logger } = {}): Redis {
-  const client = new Redis(url, {
+  // Loaded on first use: a gateway without Redis never pays for ioredis (about 5 MB).
+  const { Redis: RedisClient } = createRequire(import.meta.url)("ioredis") as typeof ioredis;
+  const client = new RedisClient(url, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     connectTimeout: 2_000,
