@@ -1,23 +1,31 @@
 import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { cpus, loadavg, tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { cpus, loadavg } from "node:os";
+import { join } from "node:path";
 import type { Arm } from "./arm.js";
-import { benchUsage, BenchOptionsError, parseBenchOptions, type BenchOptions } from "./bench-options.js";
+import { benchUsage, type BenchOptions } from "./bench-options.js";
 import { formatSummary, summarizeBench, type Comparison } from "./bench-report.js";
+import {
+  benchExitCode,
+  benchLog as log,
+  benchShapes,
+  createBenchTempDir,
+  formatLoadAverage,
+  gatewayMain,
+  repoRoot,
+  runBenchOptionsOf,
+  runBenchScript,
+  selectArms,
+  writeRawResults,
+} from "./bench-setup.js";
 import { createDirectArm } from "./direct-arm.js";
 import { createGatewayArm } from "./gateway-arm.js";
-import type { LoadShape } from "./load-shape.js";
-import { nginxBinary, startNginx, type NginxServer } from "./nginx-server.js";
-import { stringifyNonFinite } from "./non-finite-json.js";
+import { startNginx, type NginxServer } from "./nginx-server.js";
 import { processRegistry } from "./process-registry.js";
 import { findFreePort } from "./free-port.js";
 import { httpGet } from "./http-get.js";
 import { spawnTracked, stopTracked } from "./process-registry.js";
 import { runBench } from "./run-bench.js";
-import { wrkBinary } from "./run-wrk.js";
 import { waitUntil } from "./wait-until.js";
 
 /**
@@ -43,8 +51,6 @@ import { waitUntil } from "./wait-until.js";
  * Every hit is still recorded as a RequestCompleted event. See docs/benchmarks.md.
  */
 
-const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
-const log = (line: string): void => void process.stdout.write(`${line}\n`);
 const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const serviceMs = Number(process.env.TOLLGATE_BENCH_SERVICE_MS ?? 5);
 
@@ -111,23 +117,15 @@ function deleteRedisKeys(prefix: string): void {
 }
 
 async function main(options: BenchOptions): Promise<number> {
-  const gatewayMain = join(repoRoot, "services", "gateway", "dist", "main.js");
-  const tmpDir = mkdtempSync(join(tmpdir(), "tollgate-cache-bench-"));
-  processRegistry.trackTempDir(tmpDir);
-  processRegistry.setKeepTemp(options.keepTemp);
-  processRegistry.installExitHandlers(log);
+  const tmpDir = createBenchTempDir("tollgate-cache-bench-", options);
   if (redisCli("PING") !== "PONG") throw new Error(`Redis at ${redisUrl} does not answer PING (set REDIS_URL, or start redis-server)`);
   const redisPrefix = `tollgate-bench:${randomUUID()}:`;
 
   const startedAt = new Date();
   const loadBefore = loadavg();
-  log(`Tollgate cache bench, ${startedAt.toISOString()}: node ${process.version}, ${cpus().length} CPUs, load average ${loadBefore.map((l) => l.toFixed(2)).join(" ")}`);
+  log(`Tollgate cache bench, ${startedAt.toISOString()}: node ${process.version}, ${cpus().length} CPUs, load average ${formatLoadAverage(loadBefore)}`);
 
-  const shapes: LoadShape[] = [
-    { kind: "open-loop", name: "rate", rate: options.rate, connections: options.openLoopConnections, durationS: options.durationS, warmupS: 1 },
-    { kind: "saturation", name: "sat", connections: options.connections, threads: options.threads, durationS: options.durationS },
-  ];
-  const displayShapes = [shapes[1]!, shapes[0]!];
+  const { shapes, displayShapes } = benchShapes(options);
   const cachedRoute = { routes: [{ id: "bench", match: { pathPrefix: "/bench" }, upstream: "bench", cache: { ttlSeconds: 3_600 } }] };
 
   let upstream: NginxServer | undefined;
@@ -163,21 +161,10 @@ async function main(options: BenchOptions): Promise<number> {
         configExtra: cachedRoute,
       }),
     ];
-    const arms = options.arms === null ? all : all.filter((arm) => options.arms!.some((wanted) => wanted.toLowerCase() === arm.key.toLowerCase() || wanted === arm.name));
+    const arms = selectArms(all, options.arms);
     for (const arm of arms) log(`  ${arm.key} ${arm.name}: ${arm.description}`);
 
-    const rounds = await runBench(arms, shapes, {
-      rounds: options.rounds,
-      order: options.order,
-      warmupS: options.warmupS,
-      warmupConnections: options.connections,
-      settleS: options.settleS,
-      path: options.path,
-      headers: options.headers,
-      tmpDir,
-      upstream,
-      log,
-    });
+    const rounds = await runBench(arms, shapes, runBenchOptionsOf(options, tmpDir, upstream));
 
     const summary = summarizeBench(rounds, arms, displayShapes, "A", cacheComparisons, []);
     const loadAfter = loadavg();
@@ -187,14 +174,9 @@ async function main(options: BenchOptions): Promise<number> {
       const served = rounds.filter((round) => round.arm === key).map((round) => `${round.upstreamServed ?? "?"} of ${round.clientCompleted}`);
       if (served.length > 0) log(`Upstream requests while arm ${key} ran, by round: ${served.join(", ")}`);
     }
-    log(`\nLoad average before ${loadBefore.map((l) => l.toFixed(2)).join(" ")}, after ${loadAfter.map((l) => l.toFixed(2)).join(" ")}.`);
-    const out = resolve(options.out ?? join(tmpdir(), "tollgate-bench", `cache-bench-${startedAt.toISOString().replaceAll(":", "-")}.json`));
-    mkdirSync(dirname(out), { recursive: true });
-    writeFileSync(out, `${stringifyNonFinite({ meta: { startedAt, redisUrl, loadBefore, loadAfter }, options, rounds, summary }, 2)}\n`);
-    log(`Raw results: ${out}`);
-    if (rounds.some((round) => round.error !== null)) return 1;
-    const verdicts = summary.comparisons.map((figure) => figure.verdict);
-    return options.strict && verdicts.includes("FAIL") ? 1 : 0;
+    log(`\nLoad average before ${formatLoadAverage(loadBefore)}, after ${formatLoadAverage(loadAfter)}.`);
+    writeRawResults(options, "cache-bench", startedAt, { meta: { startedAt, redisUrl, loadBefore, loadAfter }, options, rounds, summary });
+    return benchExitCode(rounds, summary, options.strict);
   } finally {
     await upstream?.stop();
     await service?.stop();
@@ -203,35 +185,7 @@ async function main(options: BenchOptions): Promise<number> {
   }
 }
 
-let options: BenchOptions;
-try {
-  options = parseBenchOptions(process.argv.slice(2), process.env, (path) => readFileSync(path, "utf8"));
-} catch (error) {
-  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n\n${benchUsage}\n`);
-  process.exit(2);
-}
-if (options.help) {
-  log(`${benchUsage}\n\nThe cache bench (npm run bench:cache) takes the same flags; its arms are A, D, C, S, E, F. TOLLGATE_BENCH_SERVICE_MS sets E's service time (5).`);
-  process.exit(0);
-}
-try {
-  for (const [path, pkg] of [
-    [nginxBinary, "nginx"],
-    [wrkBinary, "wrk"],
-  ] as const) {
-    try {
-      execFileSync(path, ["-v"], { stdio: "ignore" });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") throw new Error(`${path} not found: the bench needs it (apt-get install -y ${pkg})`);
-    }
-  }
-  process.exitCode = await main(options);
-} catch (error) {
-  if (error instanceof BenchOptionsError) {
-    process.stderr.write(`${error.message}\n\n${benchUsage}\n`);
-    process.exitCode = 2;
-  } else if (processRegistry.interrupted === null) {
-    process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exitCode = 1;
-  }
-}
+await runBenchScript(
+  `${benchUsage}\n\nThe cache bench (npm run bench:cache) takes the same flags; its arms are A, D, C, S, E, F. TOLLGATE_BENCH_SERVICE_MS sets E's service time (5).`,
+  main,
+);

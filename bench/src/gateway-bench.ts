@@ -1,17 +1,26 @@
 import { spawnSync } from "node:child_process";
-import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { cpus, loadavg, tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { cpus, loadavg } from "node:os";
+import { join } from "node:path";
 import type { Arm } from "./arm.js";
-import { benchUsage, BenchOptionsError, parseBenchOptions, type BenchOptions } from "./bench-options.js";
+import { benchUsage, type BenchOptions } from "./bench-options.js";
 import { formatSummary, summarizeBench, type Comparison, type Threshold } from "./bench-report.js";
+import {
+  benchExitCode,
+  benchLog as log,
+  benchShapes,
+  createBenchTempDir,
+  formatLoadAverage,
+  gatewayMain,
+  repoRoot,
+  runBenchOptionsOf,
+  runBenchScript,
+  selectArms,
+  writeRawResults,
+} from "./bench-setup.js";
 import { createDirectArm } from "./direct-arm.js";
 import { createGatewayArm } from "./gateway-arm.js";
-import type { LoadShape } from "./load-shape.js";
 import { createNginxProxyArm } from "./nginx-proxy-arm.js";
 import { nginxBinary, startNginx, type NginxServer } from "./nginx-server.js";
-import { stringifyNonFinite } from "./non-finite-json.js";
 import { processRegistry } from "./process-registry.js";
 import { runBench } from "./run-bench.js";
 import { wrkBinary } from "./run-wrk.js";
@@ -23,29 +32,9 @@ import { createUndiciPassthroughArm } from "./undici-passthrough-arm.js";
  * docs/benchmarks.md.
  */
 
-const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
-const log = (line: string): void => void process.stdout.write(`${line}\n`);
-
-function requireExecutable(path: string, aptPackage: string): void {
-  try {
-    accessSync(path, constants.X_OK);
-  } catch {
-    throw new Error(`${path} not found: the bench needs it (apt-get install -y ${aptPackage})`);
-  }
-}
-
 function versionOf(command: string, args: string[]): string {
   const result = spawnSync(command, args, { encoding: "utf8" });
   return `${result.stdout ?? ""}${result.stderr ?? ""}`.split("\n")[0]?.trim() ?? "?";
-}
-
-function selectArms(all: Arm[], wanted: string[] | null): Arm[] {
-  if (wanted === null) return all;
-  return wanted.map((w) => {
-    const arm = all.find((a) => a.key.toLowerCase() === w.toLowerCase() || a.name.toLowerCase() === w.toLowerCase());
-    if (!arm) throw new BenchOptionsError(`unknown arm ${JSON.stringify(w)}; arms: ${all.map((a) => `${a.key}=${a.name}`).join(", ")}`);
-    return arm;
-  });
 }
 
 export const gatewayComparisons: readonly Comparison[] = [
@@ -72,14 +61,7 @@ export const gatewayThresholds: readonly Threshold[] = [
 ];
 
 async function main(options: BenchOptions): Promise<number> {
-  requireExecutable(nginxBinary, "nginx");
-  requireExecutable(wrkBinary, "wrk");
-  const gatewayMain = join(repoRoot, "services", "gateway", "dist", "main.js");
-
-  const tmpDir = mkdtempSync(join(tmpdir(), "tollgate-bench-"));
-  processRegistry.trackTempDir(tmpDir);
-  processRegistry.setKeepTemp(options.keepTemp);
-  processRegistry.installExitHandlers(log);
+  const tmpDir = createBenchTempDir("tollgate-bench-", options);
 
   const startedAt = new Date();
   const loadBefore = loadavg();
@@ -93,17 +75,12 @@ async function main(options: BenchOptions): Promise<number> {
     loadavgBefore: loadBefore,
     tmpDir,
   };
-  log(`Tollgate gateway bench, ${meta.startedAt}: node ${meta.node}, ${meta.nginx}, ${meta.wrk}, ${meta.cpus} CPUs, load average ${loadBefore.map((l) => l.toFixed(2)).join(" ")}`);
+  log(`Tollgate gateway bench, ${meta.startedAt}: node ${meta.node}, ${meta.nginx}, ${meta.wrk}, ${meta.cpus} CPUs, load average ${formatLoadAverage(loadBefore)}`);
   log(
     `${options.rounds} rounds x ${options.durationS} s per shape; saturation: wrk -t${options.threads} -c${options.connections}; open loop: ${options.rate} req/s over at most ${options.openLoopConnections} connections; warmup ${options.warmupS} s; path ${options.path}`,
   );
 
-  const shapes: LoadShape[] = [
-    // The open-loop shape first: a backlog left by saturation (an event log catching up) must not land in its latencies.
-    { kind: "open-loop", name: "rate", rate: options.rate, connections: options.openLoopConnections, durationS: options.durationS, warmupS: 1 },
-    { kind: "saturation", name: "sat", connections: options.connections, threads: options.threads, durationS: options.durationS },
-  ];
-  const displayShapes = [shapes[1]!, shapes[0]!];
+  const { shapes, displayShapes } = benchShapes(options);
 
   let upstream: NginxServer | undefined;
   try {
@@ -117,74 +94,28 @@ async function main(options: BenchOptions): Promise<number> {
     const arms = selectArms(all, options.arms);
     for (const arm of arms) log(`  ${arm.key} ${arm.name}: ${arm.description}`);
 
-    const rounds = await runBench(arms, shapes, {
-      rounds: options.rounds,
-      order: options.order,
-      warmupS: options.warmupS,
-      warmupConnections: options.connections,
-      settleS: options.settleS,
-      path: options.path,
-      headers: options.headers,
-      tmpDir,
-      upstream,
-      log,
-    });
+    const rounds = await runBench(arms, shapes, runBenchOptionsOf(options, tmpDir, upstream));
 
     const summary = summarizeBench(rounds, arms, displayShapes, "A", gatewayComparisons, gatewayThresholds);
     const loadAfter = loadavg();
     log(formatSummary(summary, displayShapes));
-    log(`\nLoad average before ${loadBefore.map((l) => l.toFixed(2)).join(" ")}, after ${loadAfter.map((l) => l.toFixed(2)).join(" ")}.`);
+    log(`\nLoad average before ${formatLoadAverage(loadBefore)}, after ${formatLoadAverage(loadAfter)}.`);
 
-    const out = resolve(options.out ?? join(tmpdir(), "tollgate-bench", `gateway-bench-${startedAt.toISOString().replaceAll(":", "-")}.json`));
-    mkdirSync(dirname(out), { recursive: true });
-    writeFileSync(
-      out,
-      `${stringifyNonFinite(
-        {
-          meta: { ...meta, loadavgAfter: loadAfter, finishedAt: new Date().toISOString() },
-          options,
-          arms: arms.map((a) => ({ key: a.key, name: a.name, description: a.description })),
-          shapes,
-          rounds,
-          summary,
-        },
-        2,
-      )}\n`,
-    );
-    log(`Raw results: ${out}`);
+    writeRawResults(options, "gateway-bench", startedAt, {
+      meta: { ...meta, loadavgAfter: loadAfter, finishedAt: new Date().toISOString() },
+      options,
+      arms: arms.map((a) => ({ key: a.key, name: a.name, description: a.description })),
+      shapes,
+      rounds,
+      summary,
+    });
     if (options.keepTemp) log(`Temp folder kept: ${tmpDir}`);
 
-    const armErrors = rounds.some((r) => r.error !== null);
-    const verdicts = [...summary.comparisons, ...summary.thresholds].map((f) => f.verdict);
-    verdicts.push(summary.eventLog.verdict);
-    if (armErrors) return 1;
-    return options.strict && verdicts.includes("FAIL") ? 1 : 0;
+    return benchExitCode(rounds, summary, options.strict);
   } finally {
     await upstream?.stop();
     processRegistry.removeTempDirs();
   }
 }
 
-let options: BenchOptions;
-try {
-  options = parseBenchOptions(process.argv.slice(2), process.env, (path) => readFileSync(path, "utf8"));
-} catch (error) {
-  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n\n${benchUsage}\n`);
-  process.exit(2);
-}
-if (options.help) {
-  log(benchUsage);
-  process.exit(0);
-}
-try {
-  process.exitCode = await main(options);
-} catch (error) {
-  // After SIGINT/SIGTERM the children are being killed and errors are expected; the signal handler exits (130/143).
-  if (error instanceof BenchOptionsError) {
-    process.stderr.write(`${error.message}\n\n${benchUsage}\n`);
-    process.exitCode = 2;
-  } else if (processRegistry.interrupted === null) {
-    process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exitCode = 1;
-  }
-}
+await runBenchScript(benchUsage, main);

@@ -1,0 +1,174 @@
+import { cpus, loadavg } from "node:os";
+import { join } from "node:path";
+import type { Arm, ArmStopReport, RunningArm } from "./arm.js";
+import { benchUsage, type BenchOptions } from "./bench-options.js";
+import { formatSummary, summarizeBench, type Comparison, type Threshold } from "./bench-report.js";
+import {
+  benchExitCode,
+  benchLog as log,
+  benchShapes,
+  createBenchTempDir,
+  formatLoadAverage,
+  gatewayMain,
+  repoRoot,
+  runBenchOptionsOf,
+  runBenchScript,
+  selectArms,
+  writeRawResults,
+} from "./bench-setup.js";
+import { deepMerge } from "./deep-merge.js";
+import { createDirectArm } from "./direct-arm.js";
+import { createGatewayArm } from "./gateway-arm.js";
+import { healthProbesAtMost, healthProbesDetailKey, withHealthProbesDiscounted } from "./health-probe-allowance.js";
+import { startNginx, type NginxServer } from "./nginx-server.js";
+import { processRegistry } from "./process-registry.js";
+import { runBench, type BenchUpstream } from "./run-bench.js";
+import { trafficHealthCheckIntervalMs, trafficLayerConfig, type TrafficAlgorithm } from "./traffic-layer-config.js";
+
+/**
+ * The traffic-management benchmark (issue 7): what the breaker and load-balancing layer
+ * costs against the bare gateway. In one run, interleaved over rounds, on loopback:
+ *
+ *   A  the nginx upstream directly
+ *   D  the bare gateway: one route, an upstream with one target, everything at its default
+ *   L  the same route over three targets (three nginx servers, the first being A's) with the
+ *      whole layer on: weighted round-robin 1:2:3, active health checks every second,
+ *      passive outlier detection, a circuit breaker per target, route timeouts, retries
+ *      within a budget
+ *   H  L with consistent hashing on the client IP instead (all load comes from 127.0.0.1,
+ *      so it lands on one target: H measures the hashing, not the spread)
+ *
+ * The target: L ÷ D req/s at saturation ≥ 0.90. See docs/benchmarks.md.
+ */
+
+const weights = [1, 2, 3] as const;
+
+export const trafficComparisons: readonly Comparison[] = [
+  { label: "traffic layer req/s / bare gateway req/s", kind: "ratio", shape: "sat", metric: "requestsPerSec", a: "L", b: "D", unit: "x", target: { op: ">=", value: 0.9 } },
+  { label: "traffic layer CPU/req / bare gateway CPU/req, saturation", kind: "ratio", shape: "sat", metric: "cpuUsPerRequest", a: "L", b: "D", unit: "x" },
+  { label: "traffic layer CPU/req / bare gateway CPU/req, open loop", kind: "ratio", shape: "rate", metric: "cpuUsPerRequest", a: "L", b: "D", unit: "x" },
+  { label: "traffic layer p99 added over bare gateway, open loop", kind: "difference", shape: "rate", metric: "p99Us", a: "L", b: "D", unit: "ms" },
+  { label: "traffic layer p50 added over bare gateway, open loop", kind: "difference", shape: "rate", metric: "p50Us", a: "L", b: "D", unit: "ms" },
+  { label: "consistent hash req/s / bare gateway req/s", kind: "ratio", shape: "sat", metric: "requestsPerSec", a: "H", b: "D", unit: "x" },
+  { label: "consistent hash CPU/req / bare gateway CPU/req, saturation", kind: "ratio", shape: "sat", metric: "cpuUsPerRequest", a: "H", b: "D", unit: "x" },
+  { label: "consistent hash p99 added over bare gateway, open loop", kind: "difference", shape: "rate", metric: "p99Us", a: "H", b: "D", unit: "ms" },
+  { label: "bare gateway req/s / direct", kind: "ratio", shape: "sat", metric: "requestsPerSec", a: "D", b: "A", unit: "x" },
+];
+
+export const trafficThresholds: readonly Threshold[] = [
+  { label: "traffic layer peak RSS (the gateway's target)", arm: "L", figure: { kind: "peakRssMb" }, unit: "MB", target: { op: "<", value: 200 } },
+];
+
+/** The three nginx servers as one upstream for runBench: the first one's CPU is charged as the upstream's, the requests of all three are counted. */
+function targetsAsUpstream(servers: readonly NginxServer[]): BenchUpstream {
+  return {
+    pid: servers[0]!.pid,
+    requestsServed: async () => (await Promise.all(servers.map((server) => server.requestsServed()))).reduce((sum, n) => sum + n, 0),
+  };
+}
+
+/**
+ * A layered arm, with what the bench needs to know of its traffic: each target's share of
+ * the requests (does the balancer spread them?) and the most health probes it can have
+ * sent (the event-log check discounts them from the upstream's count).
+ */
+function withTargetAccounting(arm: Arm, servers: readonly NginxServer[]): Arm {
+  let startedAt = 0;
+  let servedBefore: number[] = [];
+  return {
+    key: arm.key,
+    name: arm.name,
+    description: arm.description,
+    async start(): Promise<RunningArm> {
+      startedAt = performance.now();
+      servedBefore = await Promise.all(servers.map((server) => server.requestsServed()));
+      return arm.start();
+    },
+    async stop(): Promise<ArmStopReport> {
+      const report = await arm.stop();
+      const lifetimeMs = performance.now() - startedAt;
+      const servedAfter = await Promise.all(servers.map((server) => server.requestsServed()));
+      return {
+        ...report,
+        detail: {
+          ...report.detail,
+          lifetimeMs,
+          servedByTarget: servedAfter.map((after, i) => after - (servedBefore[i] ?? 0)),
+          [healthProbesDetailKey]: healthProbesAtMost(lifetimeMs, trafficHealthCheckIntervalMs, servers.length),
+        },
+      };
+    },
+  };
+}
+
+async function main(options: BenchOptions): Promise<number> {
+  const tmpDir = createBenchTempDir("tollgate-traffic-bench-", options);
+  const startedAt = new Date();
+  const loadBefore = loadavg();
+  log(`Tollgate traffic-management bench, ${startedAt.toISOString()}: node ${process.version}, ${cpus().length} CPUs, load average ${formatLoadAverage(loadBefore)}`);
+  const { shapes, displayShapes } = benchShapes(options);
+
+  const servers: NginxServer[] = [];
+  try {
+    for (const [i, name] of ["upstream", "target-2", "target-3"].entries()) {
+      servers.push(await startNginx(name, join(tmpDir, name), { kind: "upstream", body: "ok\n" }));
+      if (i === 0) log(`  upstream (A, and L's first target): ${servers[0]!.url}`);
+    }
+    const upstream = servers[0]!;
+    const targets = servers.map((server, i) => ({ url: server.url, weight: weights[i]! }));
+    // --gateway-config-extra goes to every gateway arm, over the arm's own config, so that the arms stay comparable.
+    const withExtra = (config: Record<string, unknown>): Record<string, unknown> => (options.gatewayConfigExtra ? deepMerge(config, options.gatewayConfigExtra) : config);
+    const common = { repoRoot, gatewayMain, upstreamUrl: upstream.url, tmpDir, routePrefix: "/bench", nodeArgs: options.gatewayNodeArgs };
+    const layered = (key: string, name: string, algorithm: TrafficAlgorithm, description: string): Arm =>
+      withTargetAccounting(createGatewayArm({ ...common, key, name, description, configExtra: withExtra(trafficLayerConfig(targets, algorithm, "/bench")) }), servers);
+    const all: Arm[] = [
+      createDirectArm(upstream),
+      createGatewayArm({
+        ...common,
+        key: "D",
+        name: "bare-gateway",
+        description: "Tollgate, one route, an upstream with one target, every traffic setting at its default (no breaker, no active health checks)",
+        configExtra: options.gatewayConfigExtra,
+      }),
+      layered(
+        "L",
+        "traffic-layer",
+        "weighted-round-robin",
+        "Tollgate, the same route over 3 targets, weighted round-robin 1:2:3, active health checks every 1 s, outlier detection, a breaker per target, route timeouts, retries with a budget",
+      ),
+      layered("H", "consistent-hash", "consistent-hash", "L with consistent hashing on the client IP (one client IP: every request goes to one target)"),
+    ];
+    const arms = selectArms(all, options.arms);
+    for (const arm of arms) log(`  ${arm.key} ${arm.name}: ${arm.description}`);
+
+    const rounds = await runBench(arms, shapes, runBenchOptionsOf(options, tmpDir, targetsAsUpstream(servers)));
+    // The event-log check of L and H: the upstream's count less the health probes those arms may have sent.
+    const summary = summarizeBench(rounds.map(withHealthProbesDiscounted), arms, displayShapes, "A", trafficComparisons, trafficThresholds);
+    const loadAfter = loadavg();
+    log(formatSummary(summary, displayShapes));
+    for (const round of rounds) {
+      const detail = round.stop?.detail;
+      if (!detail || !Array.isArray(detail.servedByTarget)) continue;
+      log(
+        `  round ${round.round} ${round.arm}: requests per target (weights ${weights.join(":")}) ${(detail.servedByTarget as number[]).join(" / ")}, health probes among them at most ${String(detail[healthProbesDetailKey])}`,
+      );
+    }
+    log(`\nLoad average before ${formatLoadAverage(loadBefore)}, after ${formatLoadAverage(loadAfter)}.`);
+    writeRawResults(options, "traffic-bench", startedAt, {
+      meta: { startedAt, loadBefore, loadAfter, targets, healthCheckIntervalMs: trafficHealthCheckIntervalMs },
+      options,
+      arms: arms.map((a) => ({ key: a.key, name: a.name, description: a.description })),
+      rounds,
+      summary,
+    });
+    return benchExitCode(rounds, summary, options.strict);
+  } finally {
+    for (const server of servers) await server.stop();
+    processRegistry.removeTempDirs();
+  }
+}
+
+await runBenchScript(
+  `${benchUsage}\n\nThe traffic-management bench (npm run bench:traffic) takes the same flags; its arms are A, D, L, H. --gateway-config-extra is laid over every gateway arm.`,
+  main,
+);
