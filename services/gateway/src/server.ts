@@ -155,6 +155,16 @@ function buildGatewayServer(options: GatewayServerOptions, protocols: ProtocolMo
       logger.error({ err: error, upstream: name }, "replacing an upstream's targets failed; it keeps its previous targets");
     }
   });
+  // Cache purges requested through the control plane (CachePurgeRequested): the index
+  // hands over only those it reads after catching up at start (see followCachePurges).
+  // A gateway without a cache has nothing to purge.
+  const stopFollowingPurges = options.identity?.followCachePurges((purge) => {
+    if (responseCache === null) return;
+    responseCache.purge({ routeId: purge.routeId, keyPrefix: purge.keyPrefix }).then(
+      (removed) => logger.info({ purgeId: purge.purgeId, removed }, "cache purge applied"),
+      (error: unknown) => logger.error({ err: error, purgeId: purge.purgeId }, "cache purge failed; the entries live until their TTL"),
+    );
+  });
 
   const server = createServer(
     {
@@ -322,6 +332,7 @@ function buildGatewayServer(options: GatewayServerOptions, protocols: ProtocolMo
       shutdownPromise ??= (async () => {
         draining = true;
         stopFollowingUpstreams?.();
+        stopFollowingPurges?.();
         const graceEndsAt = Date.now() + graceMs;
         readiness?.set("gateway", false, "shutting down");
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));

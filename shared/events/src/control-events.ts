@@ -2,9 +2,10 @@ import { z } from "zod";
 import { BillingRulesOverride } from "./billing-rules.js";
 
 /**
- * Control-plane events: every change to plans, consumers, credentials, subscriptions
- * and routes. Each entity has its own stream (`plan-<id>`, `consumer-<id>`,
- * `credential-<id>`, `subscription-<id>`, `route-<id>`, see streams.ts), appended with
+ * Control-plane events: every change to plans, consumers, credentials, subscriptions,
+ * routes and upstreams, and requests to purge the gateways' caches. Each entity has its
+ * own stream (`plan-<id>`, `consumer-<id>`, `credential-<id>`, `subscription-<id>`,
+ * `route-<id>`, `upstream-<name>`, `cache-<purgeId>`, see streams.ts), appended with
  * optimistic concurrency, so an entity's stream is its complete, ordered history.
  *
  * No event carries a secret. API keys appear only as a SHA-256 hash and a short
@@ -401,6 +402,46 @@ export const UpstreamTargetsReset = z.object({
   data: z.object({ upstream: UpstreamName, actor: Actor }),
 });
 
+// ---------------------------------------------------------------------------- cache
+
+/** Which cached responses a purge removes; at least one field (see namesCachePurgeFilter). */
+export const CachePurgeFilter = z.object({
+  routeId: EntityId.optional().describe("Purge this route's entries"),
+  keyPrefix: z
+    .string()
+    .min(1)
+    .max(2_048)
+    .optional()
+    .describe('Purge entries whose key (host + path + sorted query, e.g. "api.example.com/products/") starts with this'),
+});
+
+export const cachePurgeFilterMessage = "name a routeId, a keyPrefix or both";
+
+/** A purge names a route, a key prefix or both: an empty filter would empty the whole cache, which no caller means by accident. */
+export function namesCachePurgeFilter(filter: { routeId?: string | undefined; keyPrefix?: string | undefined }): boolean {
+  return filter.routeId !== undefined || filter.keyPrefix !== undefined;
+}
+
+/**
+ * Asks every gateway to purge its response cache: the entries of one route, the entries
+ * whose key starts with `keyPrefix`, or (both given) that route's entries with that key
+ * prefix; the same filter as a gateway's `POST /cache/purge`. One stream per request
+ * (`cache-<purgeId>`). A gateway applies only the requests it reads after it has caught
+ * up with the log at start: an older one must not empty a shared cache filled since.
+ */
+export const CachePurgeRequested = z.object({
+  type: z.literal("CachePurgeRequested"),
+  version: z.literal(1),
+  data: z
+    .object({
+      purgeId: EntityId.describe("Names this purge in the gateways' logs"),
+      ...CachePurgeFilter.shape,
+      requestedAt: isoTime.describe("When the control plane accepted the request"),
+      actor: Actor,
+    })
+    .refine(namesCachePurgeFilter, cachePurgeFilterMessage),
+});
+
 // ---------------------------------------------------------------------------- unions
 
 export const PlanEvent = z.discriminatedUnion("type", [PlanCreated, PlanUpdated, PlanArchived]);
@@ -427,6 +468,7 @@ export const SubscriptionEvent = z.discriminatedUnion("type", [
 ]);
 export const RouteEvent = z.discriminatedUnion("type", [RouteDefined, RouteRemoved]);
 export const UpstreamEvent = z.discriminatedUnion("type", [UpstreamTargetsSet, UpstreamTargetsReset]);
+export const CacheEvent = z.discriminatedUnion("type", [CachePurgeRequested]);
 
 export const ControlEvent = z.discriminatedUnion("type", [
   ...PlanEvent.options,
@@ -435,6 +477,7 @@ export const ControlEvent = z.discriminatedUnion("type", [
   ...SubscriptionEvent.options,
   ...RouteEvent.options,
   ...UpstreamEvent.options,
+  ...CacheEvent.options,
 ]);
 
 export type EntityId = z.infer<typeof EntityId>;
@@ -453,6 +496,7 @@ export type ScryptPasswordHash = z.infer<typeof ScryptPasswordHash>;
 export type SealedSecret = z.infer<typeof SealedSecret>;
 export type RouteDefinition = z.infer<typeof RouteDefinition>;
 export type UpstreamTargetOverride = z.infer<typeof UpstreamTargetOverride>;
+export type CachePurgeFilter = z.infer<typeof CachePurgeFilter>;
 
 export type PlanCreated = z.infer<typeof PlanCreated>;
 export type PlanUpdated = z.infer<typeof PlanUpdated>;
@@ -479,6 +523,7 @@ export type RouteDefined = z.infer<typeof RouteDefined>;
 export type RouteRemoved = z.infer<typeof RouteRemoved>;
 export type UpstreamTargetsSet = z.infer<typeof UpstreamTargetsSet>;
 export type UpstreamTargetsReset = z.infer<typeof UpstreamTargetsReset>;
+export type CachePurgeRequested = z.infer<typeof CachePurgeRequested>;
 
 export type PlanEvent = z.infer<typeof PlanEvent>;
 export type ConsumerEvent = z.infer<typeof ConsumerEvent>;
@@ -486,6 +531,7 @@ export type CredentialEvent = z.infer<typeof CredentialEvent>;
 export type SubscriptionEvent = z.infer<typeof SubscriptionEvent>;
 export type RouteEvent = z.infer<typeof RouteEvent>;
 export type UpstreamEvent = z.infer<typeof UpstreamEvent>;
+export type CacheEvent = z.infer<typeof CacheEvent>;
 export type ControlEvent = z.infer<typeof ControlEvent>;
 export type ControlEventType = ControlEvent["type"];
 
@@ -497,4 +543,5 @@ export const subscriptionEventTypes: readonly SubscriptionEvent["type"][] = Subs
 );
 export const routeEventTypes: readonly RouteEvent["type"][] = RouteEvent.options.map((option) => option.shape.type.value);
 export const upstreamEventTypes: readonly UpstreamEvent["type"][] = UpstreamEvent.options.map((option) => option.shape.type.value);
+export const cacheEventTypes: readonly CacheEvent["type"][] = CacheEvent.options.map((option) => option.shape.type.value);
 export const controlEventTypes: readonly ControlEventType[] = ControlEvent.options.map((option) => option.shape.type.value);

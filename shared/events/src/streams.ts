@@ -10,6 +10,7 @@ export const streamCategories = {
   subscription: "subscription",
   route: "route",
   upstream: "upstream",
+  cache: "cache",
   gateway: "gateway",
 } as const;
 
@@ -27,6 +28,8 @@ export const streams = {
   route: (routeId: string): string => `${streamCategories.route}-${routeId}`,
   /** Live target overrides of one upstream the gateways declare in their config. */
   upstream: (name: string): string => `${streamCategories.upstream}-${name}`,
+  /** One request to purge the gateways' response caches; appended once, to a new stream. */
+  cachePurge: (purgeId: string): string => `${streamCategories.cache}-${purgeId}`,
   /** A gateway instance's own events (circuit breaker state changes). Appended with no expected revision. */
   gateway: (gatewayId: string): string => `${streamCategories.gateway}-${gatewayId}`,
 };
@@ -39,6 +42,7 @@ export const controlStreamCategories = [
   streamCategories.subscription,
   streamCategories.route,
   streamCategories.upstream,
+  streamCategories.cache,
 ] as const;
 
 export type ControlStreamCategory = (typeof controlStreamCategories)[number];

@@ -6,6 +6,7 @@ import type { ControlPlaneServices } from "../application/control-plane-services
 import { problems } from "../errors/problem-catalog.js";
 import type { BillingRecordsService } from "../application/billing-records-service.js";
 import { auditEndpoints } from "./admin/audit-endpoints.js";
+import { cacheEndpoints } from "./admin/cache-endpoints.js";
 import { consumerEndpoints } from "./admin/consumer-endpoints.js";
 import { credentialEndpoints } from "./admin/credential-endpoints.js";
 import { planEndpoints } from "./admin/plan-endpoints.js";
@@ -42,6 +43,7 @@ export function allEndpoints(services: ControlPlaneServices, analytics?: Analyti
     ...subscriptionEndpoints(services),
     ...routeEndpoints(services),
     ...upstreamEndpoints(services),
+    ...cacheEndpoints(services),
     ...auditEndpoints(services),
     ...selfServiceEndpoints(services),
     ...(analytics ? analyticsEndpoints(analytics) : []),

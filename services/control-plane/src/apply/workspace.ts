@@ -90,6 +90,9 @@ export class Workspace {
         return from(snapshot.routes);
       case "upstream":
         return from(snapshot.upstreams);
+      case "cache":
+        // Cache purges are requests, not declared state: apply never stages one.
+        return { get: () => undefined, ids: () => [] };
     }
   }
 }

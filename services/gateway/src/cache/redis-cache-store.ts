@@ -38,6 +38,9 @@ interface StoredMeta {
  * store does not ask Redis at all, so an outage costs one timeout, not one per request.
  * The outage is logged once when it starts and once when it ends.
  */
+/** How long a purge waits for the store's first connection before it fails. */
+const purgeConnectWaitMs = 5_000;
+
 export class RedisCacheStore implements CacheStore {
   /** performance.now() until which Redis is not asked: an operational back-off, not cache time, so not the injected clock. */
   #skipUntil = 0;
@@ -77,6 +80,9 @@ export class RedisCacheStore implements CacheStore {
 
   async purge(filter: PurgeFilter): Promise<number> {
     const { client, keyPrefix } = this.options;
+    // A purge that arrives while the first connection is being made (one the control
+    // plane asked for just as this gateway started) waits for it, off the request path.
+    if (client.status !== "ready") await withTimeout(this.#firstConnection(), purgeConnectWaitMs);
     const pattern = `${escapeGlob(keyPrefix + purgePrefix(filter))}*`;
     // Without a route the prefix applies after "<route>|", which a glob can say too.
     const match = filter.routeId === undefined && filter.keyPrefix !== undefined ? `${escapeGlob(keyPrefix)}*|${escapeGlob(filter.keyPrefix)}*` : pattern;

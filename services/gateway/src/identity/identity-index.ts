@@ -7,6 +7,7 @@ import {
   type Subscription,
 } from "@tollgate/credentials";
 import type {
+  CachePurgeRequested,
   ControlEvent,
   CredentialEvent,
   PlanEvent,
@@ -67,6 +68,17 @@ export interface IdentityIndexStats {
 /** Told of an upstream's live target override; `targets` null: reset to the targets in the gateway's config. */
 export type UpstreamTargetsListener = (upstream: string, targets: readonly UpstreamTargetOverride[] | null) => void;
 
+/** Told of a cache purge requested through the control plane (CachePurgeRequested). */
+export type CachePurgeListener = (purge: CachePurgeRequested["data"]) => void;
+
+/**
+ * Purges applied after the index is ready while nobody follows them yet (the gateway
+ * server is built right after the follower catches up), kept for the first listener.
+ * Bounded so that an index nobody follows purges for does not grow: past this many,
+ * the oldest is dropped.
+ */
+const maxPendingPurges = 1_000;
+
 const noSubscriptions: readonly EntitledSubscription[] = Object.freeze([]);
 
 /**
@@ -101,6 +113,8 @@ export class IdentityIndex {
   readonly #planEntries = new Map<string, PlanEntry>();
   readonly #upstreamTargets = new Map<string, readonly UpstreamTargetOverride[] | null>();
   readonly #upstreamListeners = new Set<UpstreamTargetsListener>();
+  readonly #purgeListeners = new Set<CachePurgeListener>();
+  #pendingPurges: CachePurgeRequested["data"][] = [];
 
   /** Log position of the last control event applied, as decimal text (what request events record). */
   get version(): string {
@@ -160,6 +174,7 @@ export class IdentityIndex {
         break;
       case "UpstreamTargetsSet":
       case "UpstreamTargetsReset":
+      case "CachePurgeRequested":
         break;
     }
     this.#position = position;
@@ -169,6 +184,15 @@ export class IdentityIndex {
       const targets = event.type === "UpstreamTargetsSet" ? event.data.targets : null;
       this.#upstreamTargets.set(event.data.upstream, targets);
       for (const listener of this.#upstreamListeners) listener(event.data.upstream, targets);
+    }
+    // Only once caught up: a purge from before this gateway started was meant for entries
+    // cached then; applied now, it would empty a shared cache that gateways refilled since.
+    if (event.type === "CachePurgeRequested" && this.#ready) {
+      if (this.#purgeListeners.size === 0) {
+        this.#pendingPurges.push(event.data);
+        if (this.#pendingPurges.length > maxPendingPurges) this.#pendingPurges.shift();
+      }
+      for (const listener of this.#purgeListeners) listener(event.data);
     }
   }
 
@@ -182,6 +206,22 @@ export class IdentityIndex {
     this.#upstreamListeners.add(listener);
     return () => {
       this.#upstreamListeners.delete(listener);
+    };
+  }
+
+  /**
+   * Follows cache purges requested through the control plane: calls `listener` for each
+   * CachePurgeRequested applied after the index became ready (those applied before any
+   * listener followed are handed over at once), never for one read while catching up
+   * with the log at start. Returns the way to stop.
+   */
+  followCachePurges(listener: CachePurgeListener): () => void {
+    const pending = this.#pendingPurges;
+    this.#pendingPurges = [];
+    this.#purgeListeners.add(listener);
+    for (const purge of pending) listener(purge);
+    return () => {
+      this.#purgeListeners.delete(listener);
     };
   }
 
