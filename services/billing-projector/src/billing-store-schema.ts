@@ -16,7 +16,7 @@ import type { PlanBilling } from "./usage-aggregation.js";
  * Positions are stored as INTEGER (64-bit) and read as JavaScript numbers, exact up to
  * 2^53: beyond any position the SQLite log reaches.
  */
-export const BILLING_STORE_SCHEMA_VERSION = 3;
+export const BILLING_STORE_SCHEMA_VERSION = 4;
 
 /**
  * Version 2: period close (subscriptions' `closed_through`), adjustment documents
@@ -25,8 +25,35 @@ export const BILLING_STORE_SCHEMA_VERSION = 3;
  * the ledger's origin period (added to a version-1 ledger in place: it is never dropped).
  * Version 3: plans' own billing rules (`billing_plans.billing`), which change what was
  * billable, so the projection is rebuilt (the ledger is kept, as always).
+ * Version 4: a request bills `units` (a WebSocket session: per message or per minute), and
+ * its receipt row keeps them and `first_unit`, its first unit's number in its usage
+ * document. A version-3 file is migrated in place, not rebuilt: every request it counted
+ * was 1 unit (its row's number in its document, by position, is its unit), so its
+ * projection, checkpoint and ledger stay as they are, and only what the log brings next
+ * is billed by the new rule (see migrateRequestUnits in sqlite-billing-store.ts).
  */
 export const billingProjectionTables = ["billing_plans", "billing_subscriptions", "billing_customers", "billing_usage", "billing_requests"] as const;
+
+/**
+ * One row per billed request (the receipts), under `name`: the schema's table, or the
+ * migration's copy. Within a usage document `first_unit` grows with `position`, so the
+ * index on it serves both "in log order" and "the requests behind units a to b".
+ */
+export function billingRequestsTable(name: string): string {
+  return `CREATE TABLE IF NOT EXISTS ${name} (
+    position            INTEGER PRIMARY KEY,
+    subscription_id     TEXT    NOT NULL,
+    meter_event_name    TEXT    NOT NULL,
+    period_start        INTEGER NOT NULL,
+    origin_period_start INTEGER NOT NULL,
+    request_id          TEXT    NOT NULL,
+    started_at          INTEGER NOT NULL,
+    status              INTEGER NOT NULL,
+    outcome             TEXT    NOT NULL,
+    units               INTEGER NOT NULL,
+    first_unit          INTEGER NOT NULL
+  ) STRICT;`;
+}
 
 export const billingStoreSchema = `
   CREATE TABLE IF NOT EXISTS billing_schema (
@@ -65,18 +92,8 @@ export const billingStoreSchema = `
     pricing          TEXT,
     PRIMARY KEY (subscription_id, meter_event_name, period_start, origin_period_start)
   ) STRICT;
-  CREATE TABLE IF NOT EXISTS billing_requests (
-    position            INTEGER PRIMARY KEY,
-    subscription_id     TEXT    NOT NULL,
-    meter_event_name    TEXT    NOT NULL,
-    period_start        INTEGER NOT NULL,
-    origin_period_start INTEGER NOT NULL,
-    request_id          TEXT    NOT NULL,
-    started_at          INTEGER NOT NULL,
-    status              INTEGER NOT NULL,
-    outcome             TEXT    NOT NULL
-  ) STRICT;
-  CREATE INDEX IF NOT EXISTS billing_requests_by_usage ON billing_requests (subscription_id, meter_event_name, period_start, origin_period_start, position);
+  ${billingRequestsTable("billing_requests")}
+  CREATE INDEX IF NOT EXISTS billing_requests_by_unit ON billing_requests (subscription_id, meter_event_name, period_start, origin_period_start, first_unit);
   CREATE TABLE IF NOT EXISTS billing_settings (
     id        INTEGER PRIMARY KEY CHECK (id = 1),
     rules     TEXT    NOT NULL,
@@ -166,6 +183,10 @@ export interface RequestRow {
   started_at: number;
   status: number;
   outcome: string;
+  /** The units the request bills (at least 1). */
+  units: number;
+  /** Its first unit's number (1-based) in its usage document: it covers first_unit to first_unit + units - 1. */
+  first_unit: number;
 }
 
 export type ReportStatus = "pending" | "reported" | "rejected";

@@ -14,7 +14,12 @@ export interface InvoiceLine {
   readonly description: string;
   readonly units: number;
   readonly amountMinor: number;
-  /** The requests behind the line: the `firstUnit`-th to the (`firstUnit` + units − 1)-th billable request of the usage document, in log order; null for the flat fee. */
+  /**
+   * The requests behind the line: units `firstUnit` to `firstUnit` + units − 1 of the usage
+   * document, numbered in log order (a request of n units holds n consecutive numbers, so a
+   * WebSocket session can straddle two lines); null for the flat fee.
+   * `SqliteBillingRecords.receiptPage` lists them.
+   */
   readonly receipt: { readonly originPeriodStart: number; readonly firstUnit: number } | null;
   /** For an adjustment: the closed period its requests happened in. */
   readonly adjustsPeriodStart: number | null;

@@ -1,4 +1,4 @@
-import { type BillingRulesOverride, billingStreamCategory, defaultBillingRules, isBillable, layerBillingRules, parseEvent, streamCategories, streamPrefix } from "@tollgate/events";
+import { billableUnits, type BillingRulesOverride, billingStreamCategory, defaultBillingRules, layerBillingRules, parseEvent, streamCategories, streamPrefix } from "@tollgate/events";
 import { resolveBillingRules } from "./billing-rules-resolver.js";
 import type { BillingRulesResolver } from "./usage-aggregation.js";
 import type { EventStore } from "@tollgate/eventstore";
@@ -27,13 +27,13 @@ export interface ReconciliationLine {
   periodEnd: number;
   /** Recounted from the log here, up to the projection's checkpoint, independently of billing.db. */
   log: {
-    /** Billable requests that happened in the period and were logged before it closed. */
+    /** Billable units of requests that happened in the period and were logged before it closed. */
     onTime: number;
-    /** Billable requests of the period logged after it closed: adjustments of a later period. */
+    /** Billable units of the period logged after it closed: adjustments of a later period. */
     lateOut: number;
-    /** Billable requests of earlier, closed periods logged while this one was the first open one: adjustments into it. */
+    /** Billable units of earlier, closed periods logged while this one was the first open one: adjustments into it. */
     lateIn: number;
-    /** Billable requests of the period logged after the projection's checkpoint: not counted anywhere yet. */
+    /** Billable units of the period logged after the projection's checkpoint: not counted anywhere yet. */
     notYetProjected: number;
   };
   /** The projection in billing.db. */
@@ -67,7 +67,8 @@ const pageSize = 2_000;
 
 /**
  * Reconciles one billing month. The log is recounted from position 0 with the billing
- * rules from `@tollgate/events` (`isBillable`) and the rules the projector records in its
+ * rules from `@tollgate/events` (`billableUnits`: a WebSocket session can bill several
+ * units) and the rules the projector records in its
  * file, by a fold of its own (plans' meters, subscriptions' anchors and closes, each
  * request's period); it does not read the projection to do so. Then, per subscription and
  * meter, it lines up:
@@ -170,7 +171,9 @@ export async function reconcileMonth(input: { eventStore: EventStore; records: S
           const subscription = subscriptions.get(subscriptionId);
           const planId = event.data.planId ?? subscription?.planId ?? null;
           const meter = planId === null ? null : (meters.get(planId) ?? null);
-          if (subscription === undefined || meter === null || !isBillable(event, rulesFor(planId, planId === null ? null : (planRules.get(planId) ?? null)))) break;
+          if (subscription === undefined || meter === null) break;
+          const units = billableUnits(event, rulesFor(planId, planId === null ? null : (planRules.get(planId) ?? null)));
+          if (units === 0) break;
           const period = periodOfMonth(month, subscription.anchor);
           const at = Date.parse(event.data.startedAt);
           const origin = billingPeriod(at, subscription.anchor);
@@ -179,10 +182,10 @@ export async function reconcileMonth(input: { eventStore: EventStore; records: S
           if (origin.start !== period.start && billedIn.start !== period.start) break;
           const line = lineOf(subscriptionId, meter, period);
           if (recorded.position > checkpoint) {
-            if (origin.start === period.start) line.log.notYetProjected += 1;
-          } else if (origin.start === period.start && billedIn.start === period.start) line.log.onTime += 1;
-          else if (origin.start === period.start) line.log.lateOut += 1;
-          else line.log.lateIn += 1;
+            if (origin.start === period.start) line.log.notYetProjected += units;
+          } else if (origin.start === period.start && billedIn.start === period.start) line.log.onTime += units;
+          else if (origin.start === period.start) line.log.lateOut += units;
+          else line.log.lateIn += units;
           break;
         }
         default:

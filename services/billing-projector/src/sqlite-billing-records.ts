@@ -12,6 +12,29 @@ export interface ReceiptRequest {
   readonly status: number;
   /** RequestCompleted, RequestRejected or RequestFailed. */
   readonly outcome: string;
+  /**
+   * The units it contributes to the range asked for (a line, a page): all it billed, or
+   * part of them when its units straddle the range's edge (a WebSocket session billed per
+   * message across the included/overage boundary is on both lines, with its units on each).
+   */
+  readonly units: number;
+  /** All the units it billed. */
+  readonly requestUnits: number;
+}
+
+/** The usage document a receipt reads: billing_requests' key. */
+export interface ReceiptKey {
+  readonly subscriptionId: string;
+  readonly meterEventName: string;
+  readonly periodStart: number;
+  readonly originPeriodStart: number;
+}
+
+/** One page of the requests behind an invoice line. */
+export interface ReceiptRequestPage {
+  readonly items: ReceiptRequest[];
+  /** The unit offset, within the line, of the next page; null on the last one. */
+  readonly nextCursor: number | null;
 }
 
 export class BillingRecordsUnavailableError extends Error {
@@ -102,17 +125,49 @@ export class SqliteBillingRecords {
   }
 
   /**
-   * The billable requests of one usage document in log order, from the `offset`-th (0-based):
-   * the n-th request of a period is its n-th unit, which is what lets an invoice line name
-   * the requests behind it.
+   * The billable requests behind units `offset + 1` to `offset + limit` of one usage
+   * document, in log order. A document's units are numbered in log order (a request of n
+   * units holds n consecutive numbers), which is what lets an invoice line name the requests
+   * behind it; each item says how many of its units fall in the range. With 1-unit
+   * requests, the n-th unit is the n-th request.
    */
-  requests(key: { subscriptionId: string; meterEventName: string; periodStart: number; originPeriodStart: number }, offset: number, limit: number): ReceiptRequest[] {
-    return this.#statements.selectRequests.all(key.subscriptionId, key.meterEventName, key.periodStart, key.originPeriodStart, limit, offset).map((row) => ({
+  requests(key: ReceiptKey, offset: number, limit: number): ReceiptRequest[] {
+    return this.#range(key, offset + 1, offset + limit, limit);
+  }
+
+  /**
+   * One page of the requests behind an invoice line (units `line.firstUnit` to
+   * `line.firstUnit + line.units - 1`): at most `limit` requests from the line's unit
+   * `cursor` (0-based), and the cursor of the next page, in units. A request straddling
+   * the line's edge is listed with the units it has on the line.
+   */
+  receiptPage(key: ReceiptKey, line: { readonly firstUnit: number; readonly units: number }, cursor: number, limit: number): ReceiptRequestPage {
+    if (cursor >= line.units || limit <= 0) return { items: [], nextCursor: null };
+    const items = this.#range(key, line.firstUnit + cursor, line.firstUnit + line.units - 1, limit);
+    const next = cursor + items.reduce((sum, item) => sum + item.units, 0);
+    return { items, nextCursor: next < line.units && items.length > 0 ? next : null };
+  }
+
+  /** Requests holding any unit in [from, to] (1-based), at most `limit`, with the units each holds in it. */
+  #range(key: ReceiptKey, from: number, to: number, limit: number): ReceiptRequest[] {
+    if (to < from || limit <= 0) return [];
+    const rows = this.#statements.selectRequests.all({
+      subscription_id: key.subscriptionId,
+      meter_event_name: key.meterEventName,
+      period_start: key.periodStart,
+      origin_period_start: key.originPeriodStart,
+      from,
+      to,
+      limit,
+    });
+    return rows.map((row) => ({
       requestId: row.request_id,
       position: BigInt(row.position),
       startedAt: row.started_at,
       status: row.status,
       outcome: row.outcome,
+      units: Math.min(to, row.first_unit + row.units - 1) - Math.max(from, row.first_unit) + 1,
+      requestUnits: row.units,
     }));
   }
 
@@ -136,9 +191,13 @@ function prepare(db: Database.Database) {
     selectAllUsage: db.prepare<[], UsageRow>(`SELECT ${usageColumns} FROM billing_usage ORDER BY subscription_id, period_start, meter_event_name, origin_period_start`),
     selectReports: db.prepare<[], ReportRow>(`SELECT ${reportColumns} FROM billing_reports ORDER BY rowid`),
     selectReportsOf: db.prepare<[string], ReportRow>(`SELECT ${reportColumns} FROM billing_reports WHERE subscription_id = ? ORDER BY rowid`),
-    selectRequests: db.prepare<[string, string, number, number, number, number], RequestRow>(
-      "SELECT position, subscription_id, meter_event_name, period_start, origin_period_start, request_id, started_at, status, outcome FROM billing_requests " +
-        "WHERE subscription_id = ? AND meter_event_name = ? AND period_start = ? AND origin_period_start = ? ORDER BY position LIMIT ? OFFSET ?",
+    // From the request holding unit `from` (the last to start at or before it) to the last one starting at or before `to`: two seeks on billing_requests_by_unit.
+    selectRequests: db.prepare<[{ subscription_id: string; meter_event_name: string; period_start: number; origin_period_start: number; from: number; to: number; limit: number }], RequestRow>(
+      "SELECT position, subscription_id, meter_event_name, period_start, origin_period_start, request_id, started_at, status, outcome, units, first_unit FROM billing_requests " +
+        "WHERE subscription_id = @subscription_id AND meter_event_name = @meter_event_name AND period_start = @period_start AND origin_period_start = @origin_period_start " +
+        "AND first_unit >= COALESCE((SELECT first_unit FROM billing_requests WHERE subscription_id = @subscription_id AND meter_event_name = @meter_event_name " +
+        "AND period_start = @period_start AND origin_period_start = @origin_period_start AND first_unit <= @from ORDER BY first_unit DESC LIMIT 1), @from) " +
+        "AND first_unit <= @to ORDER BY first_unit LIMIT @limit",
     ),
   };
 }

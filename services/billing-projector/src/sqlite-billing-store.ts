@@ -3,6 +3,7 @@ import { openSqliteDatabase, SqliteCheckpointStore, type Position, type Recorded
 import {
   BILLING_STORE_SCHEMA_VERSION,
   billingProjectionTables,
+  billingRequestsTable,
   planBillingOf,
   selectPlanSql,
   billingStoreSchema,
@@ -173,6 +174,8 @@ export class SqliteBillingStore {
           started_at: billed.at,
           status: billed.status,
           outcome: billed.outcome,
+          units: billed.units,
+          first_unit: billed.firstUnit,
         });
       }
       // The checkpoint in the same transaction as the effects: together or not at all.
@@ -284,9 +287,11 @@ export class SqliteBillingStore {
 }
 
 /**
- * Creates the tables, or, for a file of an older schema version, drops the projection's
- * tables and its checkpoints so the runner replays the log from position 0. The ledger is
- * kept. A file of a newer version is refused.
+ * Creates the tables, or upgrades a file of an older schema version: a version-3 file in
+ * place (migrateRequestUnits), an older one by dropping the projection's tables and its
+ * checkpoints so the runner replays the log from position 0. The ledger is kept either
+ * way. A file of a newer version is refused. Returns the old version when the projection
+ * was dropped, else null.
  */
 function prepareSchema(db: Database): number | null {
   return db.transaction((): number | null => {
@@ -296,13 +301,40 @@ function prepareSchema(db: Database): number | null {
     if (version > BILLING_STORE_SCHEMA_VERSION) {
       throw new Error(`billing projection file has schema version ${version}; this build knows up to ${BILLING_STORE_SCHEMA_VERSION}. Upgrade Tollgate.`);
     }
-    for (const table of billingProjectionTables) db.exec(`DROP TABLE IF EXISTS ${table}`);
-    db.exec("DELETE FROM checkpoints");
-    addLedgerOriginPeriod(db);
+    const inPlace = version === 3;
+    if (inPlace) migrateRequestUnits(db);
+    else {
+      for (const table of billingProjectionTables) db.exec(`DROP TABLE IF EXISTS ${table}`);
+      db.exec("DELETE FROM checkpoints");
+      addLedgerOriginPeriod(db);
+    }
     db.exec(billingStoreSchema);
     db.prepare("INSERT INTO billing_schema (id, version) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET version = excluded.version").run(BILLING_STORE_SCHEMA_VERSION);
-    return hasVersion ? version : null;
+    return hasVersion && !inPlace ? version : null;
   }).immediate();
+}
+
+/**
+ * Version 3 to 4: receipt rows get `units` and `first_unit`. Version 3 billed every
+ * request 1 unit, one row each, in the transaction that added the unit to its usage
+ * document, so a row's units are 1 and its first unit is its rank by position in its
+ * document: the projection, its checkpoint and the ledger stay valid and are kept. The
+ * table is copied rather than altered so that it ends up exactly as the schema declares
+ * it (no column default). Runs inside prepareSchema's transaction; a table that already
+ * has `units` is left alone, so running it twice changes nothing.
+ */
+export function migrateRequestUnits(db: Database): void {
+  const columns = db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('billing_requests')").all();
+  if (columns.length === 0 || columns.some((column) => column.name === "units")) return;
+  db.exec("DROP TABLE IF EXISTS billing_requests_v4");
+  db.exec(billingRequestsTable("billing_requests_v4"));
+  db.exec(
+    "INSERT INTO billing_requests_v4 (position, subscription_id, meter_event_name, period_start, origin_period_start, request_id, started_at, status, outcome, units, first_unit) " +
+      "SELECT position, subscription_id, meter_event_name, period_start, origin_period_start, request_id, started_at, status, outcome, 1, " +
+      "ROW_NUMBER() OVER (PARTITION BY subscription_id, meter_event_name, period_start, origin_period_start ORDER BY position) FROM billing_requests",
+  );
+  db.exec("DROP TABLE billing_requests");
+  db.exec("ALTER TABLE billing_requests_v4 RENAME TO billing_requests");
 }
 
 /**
@@ -363,8 +395,8 @@ function prepare(db: Database) {
         "units = excluded.units, through_position = excluded.through_position, last_event_at = excluded.last_event_at, pricing = excluded.pricing",
     ),
     insertRequest: db.prepare<[RequestRow]>(
-      "INSERT INTO billing_requests (position, subscription_id, meter_event_name, period_start, origin_period_start, request_id, started_at, status, outcome) " +
-        "VALUES (@position, @subscription_id, @meter_event_name, @period_start, @origin_period_start, @request_id, @started_at, @status, @outcome)",
+      "INSERT INTO billing_requests (position, subscription_id, meter_event_name, period_start, origin_period_start, request_id, started_at, status, outcome, units, first_unit) " +
+        "VALUES (@position, @subscription_id, @meter_event_name, @period_start, @origin_period_start, @request_id, @started_at, @status, @outcome, @units, @first_unit)",
     ),
     upsertSettings: db.prepare<[string, number]>(
       "INSERT INTO billing_settings (id, rules, grace_ms) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET rules = excluded.rules, grace_ms = excluded.grace_ms",

@@ -1,7 +1,19 @@
-import { BillingRules, defaultBillingRules, isBillable, type PlanUpdated, type TollgateEvent } from "@tollgate/events";
+import { type BillingRulesOverride, BillingRules, defaultBillingRules, isBillable, type PlanUpdated, type TollgateEvent } from "@tollgate/events";
 import { resolveBillingRules } from "./billing-rules-resolver.js";
 import { describe, expect, it } from "vitest";
-import { completed, consumerLabelled, consumerRegistered, failed, planCreated, planMeterChanged, rejected, subscriptionPlanChanged, subscriptionStarted } from "./test-support/billing-fixtures.js";
+import {
+  completed,
+  consumerLabelled,
+  consumerRegistered,
+  failed,
+  planBillingChanged,
+  planCreated,
+  planMeterChanged,
+  rejected,
+  subscriptionPlanChanged,
+  subscriptionStarted,
+  webSocketSession,
+} from "./test-support/billing-fixtures.js";
 import { aggregateBatch, type BillingChanges, type BillingReader, type BillingRulesResolver, type UsageAggregate } from "./usage-aggregation.js";
 
 const emptyReader: BillingReader = { plan: () => null, subscription: () => null, customer: () => null, usage: () => null };
@@ -160,5 +172,63 @@ describe("billing aggregation (pure)", () => {
       ["2025-06", 5],
       ["2025-07", 7],
     ]);
+  });
+});
+
+describe("WebSocket sessions: billed by the plan's `billing.websocket`", () => {
+  const at = "2025-06-15T12:00:00.000Z";
+  const june = "sub-1|api_requests|2025-06-01T00:00:00.000Z";
+  const sessionUnder = (billing: BillingRulesOverride | null, session: TollgateEvent): BillingChanges =>
+    aggregate(
+      [planCreated("metered", "api_requests"), planBillingChanged("metered", billing), subscriptionStarted("sub-1", "consumer-1", "metered"), session],
+      resolveBillingRules(defaultBillingRules, {}),
+    );
+
+  const cases: [string, BillingRulesOverride | null, { fromClient: number; fromUpstream: number }, number, number][] = [
+    ["per-message: 40 + 2 messages add 42", { websocket: "per-message" }, { fromClient: 40, fromUpstream: 2 }, 125_000, 42],
+    ["per-minute: 125 s add 3 (started minutes)", { websocket: "per-minute" }, { fromClient: 40, fromUpstream: 2 }, 125_000, 3],
+    ["the default (per-connection) adds 1", null, { fromClient: 40, fromUpstream: 2 }, 125_000, 1],
+  ];
+  it.each(cases)("%s", (_what, billing, messages, durationMs, expected) => {
+    const changes = sessionUnder(billing, webSocketSession({ startedAt: at }, messages, durationMs));
+    expect(units(changes)[june]).toEqual({ units: expected, throughPosition: 4n, periodStart: Date.UTC(2025, 5, 1) });
+    expect(changes.requests.map((request) => [request.status, request.units, request.firstUnit])).toEqual([[101, expected, 1]]);
+  });
+
+  it("a session that carried no messages bills nothing per message: no units, no usage document, no receipt row", () => {
+    const changes = sessionUnder({ websocket: "per-message" }, webSocketSession({ startedAt: at }, { fromClient: 0, fromUpstream: 0 }));
+    expect(changes.usage.size).toBe(0);
+    expect(changes.requests).toEqual([]);
+  });
+
+  it("numbers each request's units in log order within its usage document, across batches", () => {
+    const events: TollgateEvent[] = [
+      planCreated("metered", "api_requests"),
+      planBillingChanged("metered", { websocket: "per-message" }),
+      subscriptionStarted("sub-1", "consumer-1", "metered"),
+      completed({ startedAt: at }),
+      webSocketSession({ startedAt: at }, { fromClient: 40, fromUpstream: 2 }),
+      completed({ startedAt: at }, 503), // not billable: no units, no number
+      completed({ startedAt: at }),
+    ];
+    const rulesFor = resolveBillingRules(defaultBillingRules, {});
+    const whole = aggregate(events, rulesFor);
+    expect(whole.requests.map((request) => [request.units, request.firstUnit])).toEqual([
+      [1, 1],
+      [42, 2],
+      [1, 44],
+    ]);
+    expect(units(whole)[june]?.units).toBe(44);
+    // The same in two batches: the second continues from the stored document.
+    const first = aggregateBatch(events.slice(0, 5).map((event, index) => ({ position: BigInt(index + 1), event })), emptyReader, rulesFor);
+    const stored: BillingReader = {
+      plan: (planId) => first.plans.get(planId) ?? null,
+      subscription: (subscriptionId) => first.subscriptions.get(subscriptionId) ?? null,
+      customer: () => null,
+      usage: () => [...first.usage.values()][0] ?? null,
+    };
+    const second = aggregateBatch(events.slice(5).map((event, index) => ({ position: BigInt(index + 6), event })), stored, rulesFor);
+    expect([...first.requests, ...second.requests].map((request) => [request.units, request.firstUnit])).toEqual(whole.requests.map((request) => [request.units, request.firstUnit]));
+    expect([...second.usage.values()][0]?.units).toBe(44);
   });
 });

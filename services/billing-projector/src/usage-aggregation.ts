@@ -2,8 +2,8 @@ import {
   type BillingPeriodClosed,
   type BillingRules,
   type BillingRulesOverride,
+  billableUnits,
   type ConsumerEvent,
-  isBillable,
   type PlanEvent,
   type PlanPricing,
   type RequestEvent,
@@ -22,6 +22,10 @@ import { billingPeriod } from "./billing-period.js";
  * Plan and subscription events sit in the same log as request events, so each request
  * is billed under its plan as it stood at that point of the log: a price change is a
  * PlanUpdated, and requests before it were counted under the old terms.
+ *
+ * A request bills `billableUnits(event, rules)` units: 1, or for a WebSocket session (one
+ * event, written at its close) what the plan's `websocket` rule says (messages, started
+ * minutes). A request of 0 units is not billed at all.
  *
  * A usage document also records `throughPosition`, the log position of the last billable
  * request it counted. Its `units` are a function of the log up to that position only,
@@ -164,6 +168,8 @@ export function closeSubscriptionPeriod(terms: SubscriptionBilling | null, event
 
 /** What one billable request adds to its subscription's usage; null when it bills nothing. */
 export interface BilledRequest {
+  /** `billableUnits` of the request under its plan's rules: at least 1. */
+  readonly units: number;
   readonly subscriptionId: string;
   readonly planId: string;
   readonly meterEventName: string;
@@ -190,7 +196,8 @@ export function billRequest(
 ): BilledRequest | null {
   const { subscriptionId } = event.data;
   if (subscriptionId === null || plan === null || plan.meterEventName === null) return null;
-  if (!isBillable(event, rules)) return null;
+  const units = billableUnits(event, rules);
+  if (units === 0) return null;
   const at = Date.parse(event.data.startedAt);
   const anchor = subscription?.billingAnchor ?? null;
   // The period the request happened in, never the one it is reported in...
@@ -199,6 +206,7 @@ export function billRequest(
   const closedThrough = subscription?.closedThrough ?? null;
   const period = closedThrough !== null && origin.end <= closedThrough ? billingPeriod(closedThrough, anchor) : origin;
   return {
+    units,
     subscriptionId,
     planId: plan.planId,
     meterEventName: plan.meterEventName,
@@ -224,7 +232,7 @@ export function evolveUsage(usage: UsageAggregate | null, billed: BilledRequest)
     originPeriodStart: billed.originPeriodStart,
     originPeriodEnd: billed.originPeriodEnd,
     planId: billed.planId,
-    units: (usage?.units ?? 0) + 1,
+    units: (usage?.units ?? 0) + billed.units,
     throughPosition: usage === null || billed.position > usage.throughPosition ? billed.position : usage.throughPosition,
     // An adjustment is reported inside the open period, so Stripe counts it there.
     lastEventAt: Math.max(usage?.lastEventAt ?? Number.MIN_SAFE_INTEGER, billed.at, billed.periodStart),
@@ -234,6 +242,16 @@ export function evolveUsage(usage: UsageAggregate | null, billed: BilledRequest)
 
 export function usageKey(subscriptionId: string, meterEventName: string, periodStart: number, originPeriodStart: number = periodStart): string {
   return `${subscriptionId}|${meterEventName}|${periodStart}|${originPeriodStart}`;
+}
+
+/**
+ * A billed request as its receipt row keeps it: `firstUnit` is the number (1-based) of its
+ * first unit in its usage document, so it covers units `firstUnit` to `firstUnit + units - 1`
+ * (the usage document's units before it, plus one). Invoice lines name unit ranges, and
+ * this is what maps a range back to the requests behind it.
+ */
+export interface ReceiptEntry extends BilledRequest {
+  readonly firstUnit: number;
 }
 
 /** Where `aggregateBatch` reads documents the batch has not changed yet. */
@@ -251,7 +269,7 @@ export interface BillingChanges {
   readonly customers: Map<string, CustomerLink>;
   readonly usage: Map<string, UsageAggregate>;
   /** Every billable request of the batch, in log order: the rows behind each invoice line (receipts). */
-  readonly requests: BilledRequest[];
+  readonly requests: ReceiptEntry[];
 }
 
 export interface PositionedEvent {
@@ -312,7 +330,7 @@ export function aggregateBatch(events: readonly PositionedEvent[], read: Billing
         const key = usageKey(subscriptionId, billed.meterEventName, billed.periodStart, billed.originPeriodStart);
         const before = changes.usage.get(key) ?? read.usage(subscriptionId, billed.meterEventName, billed.periodStart, billed.originPeriodStart);
         changes.usage.set(key, evolveUsage(before, billed));
-        changes.requests.push(billed);
+        changes.requests.push({ ...billed, firstUnit: (before?.units ?? 0) + 1 });
         break;
       }
       default:

@@ -63,6 +63,7 @@ export function registerProjectorMetrics(registry: Registry, sources: ProjectorM
   metric("tollgate_quota_projection_consecutive_failures", "Failures since the last batch that was applied", "gauge", () => runner()?.consecutiveFailures ?? 0);
 
   metric("tollgate_quota_reconcile_refunded_total", "Units given back to Redis counters (requests the plans do not bill)", "counter", () => reconciliation()?.refunded ?? null);
+  metric("tollgate_quota_reconcile_charged_total", "Units added to Redis counters for WebSocket sessions billed per message or per minute, beyond the unit taken at the handshake", "counter", () => reconciliation()?.charged ?? null);
   metric("tollgate_quota_reconcile_restored_total", "Units restored to Redis counters that had lost data", "counter", () => reconciliation()?.restored ?? null);
   metric("tollgate_quota_reconcile_errors_total", "Reconciliation runs that failed (Redis unreachable)", "counter", () => reconciliation()?.errors ?? null);
   metric("tollgate_quota_reconcile_pending_counters", "Counters waiting to be reconciled", "gauge", () => reconciliation()?.pending ?? null);

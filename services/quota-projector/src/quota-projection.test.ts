@@ -1,7 +1,7 @@
 import { BillingRules, defaultBillingRules, layerBillingRules, parseEvent, type BillingRulesOverride, type PlanUpdated, type RequestEvent, type TollgateEvent } from "@tollgate/events";
 import { describe, expect, it } from "vitest";
 import { assessRequest, projectBatch, usageKey, type BillingRulesResolver, type PlanTerms, type ProjectionReader, type SubscriptionTerms, type UsageCounts } from "./quota-projection.js";
-import { completed, failed, planCreated, planQuotaChanged, rejected, subscriptionPlanChanged, subscriptionStarted } from "./test-support/event-fixtures.js";
+import { completed, failed, planCreated, planQuotaChanged, rejected, subscriptionPlanChanged, subscriptionStarted, webSocketSession } from "./test-support/event-fixtures.js";
 
 const gold: PlanTerms = { planId: "gold", quota: { limit: 500, period: "day", enforcement: "hard" }, billing: null };
 
@@ -203,5 +203,34 @@ describe("billing anchors: an anchored subscription's periods", () => {
   it("gives the same periods whatever the batch size", () => {
     const whole = fold(log).usage;
     for (const size of [1, 3, 7]) expect(fold(log, size).usage).toEqual(whole);
+  });
+});
+
+describe("WebSocket sessions: `billable` counts the units the plan's `billing.websocket` bills", () => {
+  const day = usageKey("sub-1", "day", Date.parse("2025-06-15T00:00:00.000Z"));
+  const withRules = (billing: BillingRulesOverride | null): PlanUpdated => ({ type: "PlanUpdated", version: 1, data: { planId: "gold", changes: { billing }, actor: { kind: "admin", id: "test" } } });
+  const under = (billing: BillingRulesOverride | null, ...requests: RequestEvent[]) =>
+    fold(
+      [planCreated("gold", { limit: 500, period: "day", enforcement: "hard" }), withRules(billing), subscriptionStarted("sub-1", "gold"), ...requests].map((event) =>
+        parseEvent(event.type, event.version, event.data),
+      ),
+      2,
+      (_planId, planRules) => layerBillingRules(defaultBillingRules, planRules),
+    ).usage.get(day);
+  const session = (fromClient: number, fromUpstream: number, durationMs = 30_000) => webSocketSession({ n: fromClient }, { fromClient, fromUpstream }, durationMs);
+
+  it("per message: 40 + 2 messages are 42 units; a session without messages none; each session one admitted request", () => {
+    expect(under({ websocket: "per-message" }, completed({ n: 1 }), session(40, 2), session(0, 0))).toMatchObject({ requests: 3, admitted: 3, billable: 43 });
+  });
+
+  it("per minute: 125 s are 3 units; by default a session is 1", () => {
+    expect(under({ websocket: "per-minute" }, session(40, 2, 125_000))).toMatchObject({ admitted: 1, billable: 3 });
+    expect(under(null, session(40, 2, 125_000))).toMatchObject({ admitted: 1, billable: 1 });
+  });
+
+  it("assesses a session's units, and a session that bills none as not billable", () => {
+    const perMessage = layerBillingRules(defaultBillingRules, { websocket: "per-message" });
+    expect(assessRequest(session(40, 2), gold, null, perMessage)).toMatchObject({ admitted: true, billable: true, units: 42 });
+    expect(assessRequest(session(0, 0), gold, null, perMessage)).toMatchObject({ admitted: true, billable: false, units: 0 });
   });
 });

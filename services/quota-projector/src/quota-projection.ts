@@ -1,4 +1,4 @@
-import { type BillingRules, type BillingRulesOverride, isBillable, type PlanEvent, type Quota, type QuotaPeriod, quotaWindow, type QuotaWindow, type RequestEvent, type SubscriptionEvent, type TollgateEvent } from "@tollgate/events";
+import { billableUnits, type BillingRules, type BillingRulesOverride, type PlanEvent, type Quota, type QuotaPeriod, quotaWindow, type QuotaWindow, type RequestEvent, type SubscriptionEvent, type TollgateEvent } from "@tollgate/events";
 
 /**
  * The quota projection, as pure functions of (document, event). Three kinds of
@@ -44,7 +44,12 @@ export interface UsageCounts {
   readonly requests: number;
   /** Requests that got past the gateway's quota stage: each took one unit from the shared counter. */
   readonly admitted: number;
-  /** Admitted requests the plan bills. `admitted - billable` is what the counter must give back. */
+  /**
+   * Units the plan bills for the admitted requests (`billableUnits`): 1 per billable request,
+   * except a WebSocket session billed per message or per minute, which bills its messages or
+   * minutes. `admitted - billable` is what the counter must give back (negative: take more,
+   * for sessions that used more than the one unit the gateway took at their handshake).
+   */
   readonly billable: number;
 }
 
@@ -56,6 +61,8 @@ export interface RequestAssessment {
   readonly quota: Quota | null;
   readonly admitted: boolean;
   readonly billable: boolean;
+  /** `billableUnits(event, rules)`: 0 when not billable. */
+  readonly units: number;
 }
 
 export const quotaProjectionEventTypes = [
@@ -112,8 +119,8 @@ export function usageWindow(at: number, plan: PlanTerms | null, subscription: Su
 }
 
 /**
- * Whether the request took a unit from the gateway's quota counter, and whether its
- * plan bills it. Null for requests attributed to no subscription.
+ * Whether the request took a unit from the gateway's quota counter, and how many units
+ * its plan bills for it. Null for requests attributed to no subscription.
  *
  * Admitted: the gateway's pipeline runs authentication, authorization, rate limit and
  * quota before anything that can complete or fail a request upstream, so a
@@ -138,8 +145,8 @@ export function assessRequest(
   const planId = event.data.planId ?? subscription?.planId ?? null;
   // Admitted: it got past the quota stage, so the gateway's counter took a unit for it.
   const admitted = event.type === "RequestCompleted" || (event.type === "RequestFailed" && (event.data.attempts > 0 || event.data.fallbackServed));
-  const billable = isBillable(event, rules);
-  return { subscriptionId, planId, window, quota, admitted, billable };
+  const units = billableUnits(event, rules);
+  return { subscriptionId, planId, window, quota, admitted, billable: units > 0, units };
 }
 
 export function evolveUsage(usage: UsageCounts | null, request: RequestAssessment): UsageCounts {
@@ -160,7 +167,7 @@ export function evolveUsage(usage: UsageCounts | null, request: RequestAssessmen
     quota: request.quota,
     requests: base.requests + 1,
     admitted: base.admitted + (request.admitted ? 1 : 0),
-    billable: base.billable + (request.billable ? 1 : 0),
+    billable: base.billable + request.units,
   };
 }
 

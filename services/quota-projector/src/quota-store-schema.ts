@@ -20,6 +20,12 @@ import type { PlanTerms, SubscriptionTerms, UsageCounts } from "./quota-projecti
  * - 3: plans' own billing rules (`quota_plans.billing`, PlanDefinition.billing as JSON),
  *   which change which requests were billable: counts made under version 2 followed the
  *   config alone, so they are rebuilt.
+ *
+ * `quota_usage.billable` counts units (`billableUnits`) rather than billable requests
+ * since WebSocket sessions bill per message or per minute. The columns did not change, so
+ * neither did the version: counts made before held 1 per billable request, which is what
+ * every request billed then (the billing projector keeps its version-3 rows at 1 unit too,
+ * so the two still agree); what the log brings next is counted in units.
  */
 export const QUOTA_STORE_SCHEMA_VERSION = 3;
 

@@ -8,6 +8,8 @@ export interface ReconciliationStats {
   countersReconciled: number;
   /** Units given back to counters (requests the plans do not bill). */
   refunded: number;
+  /** Units added to counters for WebSocket sessions that billed more than the one unit taken at their handshake. */
+  charged: number;
   /** Units added back to counters that had lost data (see CounterReconciliation.restored). */
   restored: number;
   errors: number;
@@ -53,7 +55,7 @@ export class ReconciliationLoop {
   readonly #logger: Logger | undefined;
   readonly #clock: () => number;
   readonly #pending = new Map<string, UsageCounts>();
-  readonly #stats: ReconciliationStats = { runs: 0, countersReconciled: 0, refunded: 0, restored: 0, errors: 0, lastSuccessAt: null, pending: 0 };
+  readonly #stats: ReconciliationStats = { runs: 0, countersReconciled: 0, refunded: 0, charged: 0, restored: 0, errors: 0, lastSuccessAt: null, pending: 0 };
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #again = false;
@@ -155,6 +157,7 @@ export class ReconciliationLoop {
     this.#stats.lastSuccessAt = this.#clock();
     for (const result of results) {
       this.#stats.refunded += result.refunded;
+      this.#stats.charged += result.charged;
       this.#stats.restored += result.restored;
       if (result.restored > 0) {
         this.#logger?.warn(

@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { defaultBillingRules, parseEvent, type Quota, quotaCounterKey, quotaWindow } from "@tollgate/events";
+import { defaultBillingRules, layerBillingRules, parseEvent, type PlanUpdated, type Quota, quotaCounterKey, quotaWindow } from "@tollgate/events";
 import { projectBatch, type UsageCounts } from "./quota-projection.js";
 import { RedisQuotaReconciler } from "./redis-quota-reconciler.js";
-import { completed, planCreated, subscriptionStarted } from "./test-support/event-fixtures.js";
+import { completed, planCreated, subscriptionStarted, webSocketSession } from "./test-support/event-fixtures.js";
 
 const redisUrl = process.env.TOLLGATE_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 const now = Date.parse("2025-06-15T12:00:00.000Z");
@@ -70,6 +70,34 @@ describe("RedisQuotaReconciler (the shared Redis, under a unique prefix)", () =>
     await reconciler.reconcile([usage("sub-b", 50, 48)]);
     expect(await client.get(key)).toBe("48");
     expect(await client.pttl(key)).toBeGreaterThan(day.periodEnd + 6 * 86_400_000 - now);
+  });
+
+  it("takes more for WebSocket sessions billed per message: the counter ends at the units the log bills", async () => {
+    const perMessage: PlanUpdated = { type: "PlanUpdated", version: 1, data: { planId: "gold", changes: { billing: { websocket: "per-message" } }, actor: { kind: "admin", id: "test" } } };
+    const log = [
+      planCreated("gold", { limit: 500, period: "day", enforcement: "hard" }),
+      perMessage,
+      subscriptionStarted("sub-ws", "gold"),
+      completed({ subscriptionId: "sub-ws", n: 1 }),
+      completed({ subscriptionId: "sub-ws", n: 2 }, 503),
+      webSocketSession({ subscriptionId: "sub-ws", n: 3 }, { fromClient: 40, fromUpstream: 2 }),
+      webSocketSession({ subscriptionId: "sub-ws", n: 4 }, { fromClient: 0, fromUpstream: 0 }),
+    ].map((event) => parseEvent(event.type, event.version, event.data));
+    const changes = projectBatch(log, { plan: () => null, subscription: () => null, usage: () => null }, (_planId, planRules) => layerBillingRules(defaultBillingRules, planRules));
+    const row = [...changes.usage.values()][0]!;
+    // 1 + 0 + 42 + 0 units for 4 admitted requests: the gateways took 4, one per request (a session's at its handshake).
+    expect(row).toMatchObject({ admitted: 4, billable: 43 });
+    const key = reconciler.counterKey(row);
+    await client.set(key, "4", "PX", 3_600_000);
+    const [first] = await reconciler.reconcile([row]);
+    expect(first).toMatchObject({ before: 4, after: 43, charged: 39, refunded: 0, restored: 0 });
+    expect(await client.get(key)).toBe("43");
+    const [again] = await reconciler.reconcile([row]);
+    expect(again).toMatchObject({ before: 43, after: 43, charged: 0, refunded: 0, restored: 0 });
+    // Redis loses both keys: the counter comes back at the log's units, the charge and the floor each saying their part.
+    await client.del(key, `${key}:refunded`);
+    const [restored] = await reconciler.reconcile([row]);
+    expect(restored).toMatchObject({ before: 0, after: 43, charged: 39, restored: 4 });
   });
 
   it("leaves rows without a quota and periods past retention alone", async () => {

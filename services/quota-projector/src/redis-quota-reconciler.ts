@@ -8,9 +8,12 @@ import type { UsageCounts } from "./quota-projection.js";
  * the log, in one atomic script per counter.
  *
  * The gateway adds one to the counter for every request it admits. The log later says
- * which of those the plan does not bill: `refunds = admitted - billable` in the
- * projection. The projector keeps, next to the counter, how many refunds it has already
- * given (`<counter>:refunded`), and gives only the difference:
+ * how many units the plan bills for them: none for a request it does not bill, and for a
+ * WebSocket session billed per message or per minute (one event, at its close) its
+ * messages or minutes, where the gateway took one unit at the handshake. So
+ * `refunds = admitted - billable` in the projection, negative when sessions used more
+ * than they took. The projector keeps, next to the counter, the refunds it has already
+ * applied (`<counter>:refunded`), and applies only the difference:
  *
  *     counter -= refunds - refunded;   refunded = refunds
  *
@@ -27,7 +30,7 @@ import type { UsageCounts } from "./quota-projection.js";
  * requests admitted within one projection lag.
  *
  * KEYS: counter, refunded marker. ARGV: refunds target, billable (the floor), TTL in ms
- * for a counter that has to be created. Returns { before, after }.
+ * for a counter that has to be created. Returns { before, after, refunds applied before }.
  */
 export const reconcileScript = `
 local target = tonumber(ARGV[1])
@@ -46,7 +49,7 @@ elseif after ~= 0 then
   redis.call('SET', KEYS[1], after, 'PX', ttl)
 end
 redis.call('SET', KEYS[2], target, 'PX', ttl)
-return { before, after }
+return { before, after, applied }
 `;
 
 const sha = createHash("sha1").update(reconcileScript).digest("hex");
@@ -58,9 +61,17 @@ export interface CounterReconciliation {
   /** Units this run took off the counter: refunds of requests the plans do not bill. */
   readonly refunded: number;
   /**
-   * Units this run added: what the counter had lost (data loss, requests admitted in
-   * memory during an outage). What the counter really did is `after - before`; the two
-   * fields are its two signs.
+   * Units this run added because the log billed more than the gateway took: WebSocket
+   * sessions billed per message or per minute (the gateway took one unit each). The script
+   * sees one target per counter, so refunds and charges logged between two runs are netted:
+   * a run either refunds or charges.
+   */
+  readonly charged: number;
+  /**
+   * Units this run added beyond those: what the counter had lost (data loss, requests
+   * admitted in memory during an outage). What the counter really did is `after - before`
+   * = `charged + restored - refunded`, and at most one of `refunded` and the other two is
+   * not 0.
    */
   readonly restored: number;
 }
@@ -112,7 +123,8 @@ export class RedisQuotaReconciler {
 
   async #one(row: UsageCounts, now: number): Promise<CounterReconciliation> {
     const key = this.counterKey(row);
-    const args = [row.admitted - row.billable, row.billable, Math.max(1, row.periodEnd + this.#retentionMs - now)];
+    const refunds = row.admitted - row.billable;
+    const args = [refunds, row.billable, Math.max(1, row.periodEnd + this.#retentionMs - now)];
     let reply: unknown;
     try {
       reply = await this.#client.evalsha(sha, 2, key, `${key}:refunded`, ...args);
@@ -120,10 +132,15 @@ export class RedisQuotaReconciler {
       if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
       reply = await this.#client.eval(reconcileScript, 2, key, `${key}:refunded`, ...args);
     }
-    if (!Array.isArray(reply) || reply.length !== 2 || !reply.every((value) => typeof value === "number")) {
+    if (!Array.isArray(reply) || reply.length !== 3 || !reply.every((value) => typeof value === "number")) {
       throw new Error(`unexpected reply from the reconcile script: ${JSON.stringify(reply)}`);
     }
-    const [before, after] = reply as [number, number];
-    return { key, before, after, refunded: Math.max(0, before - after), restored: Math.max(0, after - before) };
+    const [before, after, applied] = reply as [number, number, number];
+    // What the log's step asked for: positive, units the sessions used beyond what the gateway took.
+    const charged = Math.max(0, applied - refunds);
+    const change = after - before;
+    // The floor can only raise the counter, so with a charge the counter rose by at least the charge.
+    if (charged > 0) return { key, before, after, refunded: 0, charged, restored: change - charged };
+    return { key, before, after, refunded: Math.max(0, -change), charged: 0, restored: Math.max(0, change) };
   }
 }

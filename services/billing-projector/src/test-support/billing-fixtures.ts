@@ -1,4 +1,4 @@
-import type { ConsumerRegistered, ConsumerUpdated, PlanCreated, PlanPricing, PlanUpdated, RequestEvent, SubscriptionPlanChanged, SubscriptionStarted, TollgateEvent } from "@tollgate/events";
+import type { BillingRulesOverride, ConsumerRegistered, ConsumerUpdated, PlanCreated, PlanPricing, PlanUpdated, RequestEvent, SubscriptionPlanChanged, SubscriptionStarted, TollgateEvent } from "@tollgate/events";
 import type { RecordedEvent } from "@tollgate/eventstore";
 
 const actor = { kind: "admin" as const, id: "test" };
@@ -21,6 +21,11 @@ export function planCreated(planId: string, meterEventName: string | null, prici
       actor,
     },
   };
+}
+
+/** The plan's own billing rules change (PlanDefinition.billing), as the control plane records it. */
+export function planBillingChanged(planId: string, billing: BillingRulesOverride | null): PlanUpdated {
+  return { type: "PlanUpdated", version: 1, data: { planId, changes: { billing }, actor } };
 }
 
 export function planMeterChanged(planId: string, meterEventName: string | null): PlanUpdated {
@@ -80,6 +85,23 @@ function base(shape: RequestShape, status: number) {
 
 export function completed(shape: RequestShape = {}, status = 200, cacheStatus: "hit" | "miss" | "bypass" | "none" = "none"): RequestEvent {
   return { type: "RequestCompleted", version: 1, data: { ...base(shape, status), upstream: "http://127.0.0.1:9", attempts: 1, upstreamLatencyMs: 2, cacheStatus } };
+}
+
+/** A proxied WebSocket session as the gateway records it at close: one RequestCompleted, status 101. */
+export function webSocketSession(shape: RequestShape = {}, messages: { fromClient: number; fromUpstream: number }, durationMs = 30_000): RequestEvent {
+  return {
+    type: "RequestCompleted",
+    version: 1,
+    data: {
+      ...base(shape, 101),
+      durationMs,
+      upstream: "http://127.0.0.1:9",
+      attempts: 1,
+      upstreamLatencyMs: 2,
+      cacheStatus: "none",
+      websocket: { messagesFromClient: messages.fromClient, messagesFromUpstream: messages.fromUpstream, bytesFromClient: 10 * messages.fromClient, bytesFromUpstream: 10 * messages.fromUpstream, closeCode: 1000, closedBy: "client" },
+    },
+  };
 }
 
 export function rejected(shape: RequestShape = {}): RequestEvent {

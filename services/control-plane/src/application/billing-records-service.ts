@@ -85,17 +85,15 @@ export class BillingRecordsService {
     const line: InvoiceLine | undefined = preview.lines.find((candidate) => candidate.lineId === lineId);
     if (line === undefined) throw new ControlPlaneError(problems.notFound, `the invoice preview of ${subscription.id} has no line ${lineId}`);
     if (line.receipt === null) return { subscriptionId: subscription.id, lineId, periodStart: preview.periodStart, units: 0, items: [], nextCursor: null };
-    const take = Math.max(0, Math.min(limit, line.units - cursor));
-    const items =
-      take === 0
-        ? []
-        : this.#open().requests(
-            { subscriptionId: subscription.id, meterEventName: line.meterEventName, periodStart: preview.periodStart, originPeriodStart: line.receipt.originPeriodStart },
-            line.receipt.firstUnit - 1 + cursor,
-            take,
-          );
-    const next = cursor + items.length;
-    return { subscriptionId: subscription.id, lineId, periodStart: preview.periodStart, units: line.units, items, nextCursor: next < line.units && items.length > 0 ? String(next) : null };
+    // The cursor counts units: a session billed per message may hold many, and one that
+    // straddles a page boundary is listed on both pages with its share on each.
+    const page = this.#open().receiptPage(
+      { subscriptionId: subscription.id, meterEventName: line.meterEventName, periodStart: preview.periodStart, originPeriodStart: line.receipt.originPeriodStart },
+      { firstUnit: line.receipt.firstUnit, units: line.units },
+      cursor,
+      limit,
+    );
+    return { subscriptionId: subscription.id, lineId, periodStart: preview.periodStart, units: line.units, items: page.items, nextCursor: page.nextCursor === null ? null : String(page.nextCursor) };
   }
 
   reconcile(month: string, subscriptionId?: string): Promise<ReconciliationReport> {

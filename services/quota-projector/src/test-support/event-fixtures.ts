@@ -91,3 +91,20 @@ export function failed(
     data: { ...base(shape, 502), upstream: attempts > 0 ? "http://127.0.0.1:9" : null, attempts, error, detail: "test", fallbackServed },
   };
 }
+
+/** A proxied WebSocket session as the gateway records it at close: one RequestCompleted, status 101. */
+export function webSocketSession(shape: RequestShape = {}, messages: { fromClient: number; fromUpstream: number }, durationMs = 30_000): RequestEvent {
+  return {
+    type: "RequestCompleted",
+    version: 1,
+    data: {
+      ...base(shape, 101),
+      durationMs,
+      upstream: "http://127.0.0.1:9",
+      attempts: 1,
+      upstreamLatencyMs: 2,
+      cacheStatus: "none",
+      websocket: { messagesFromClient: messages.fromClient, messagesFromUpstream: messages.fromUpstream, bytesFromClient: 10 * messages.fromClient, bytesFromUpstream: 10 * messages.fromUpstream, closeCode: 1000, closedBy: "client" },
+    },
+  };
+}

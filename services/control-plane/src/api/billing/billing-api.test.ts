@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createBillingProjector, SqliteBillingStore } from "@tollgate/billing-projector";
-import { defaultBillingRules } from "@tollgate/events";
+import { defaultBillingRules, layerBillingRules } from "@tollgate/events";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readToken, startHarness, type Harness } from "../../test-support/control-plane-harness.js";
 
@@ -151,5 +151,73 @@ describe("billing endpoints", () => {
     expect((await h.call("GET", "/admin/billing/reconciliation?period=2026-11", { token: acmeKey })).status).toBe(401);
     expect((await h.call("GET", "/admin/subscriptions/acme-metered/invoice-preview", { token: acmeKey })).status).toBe(401);
     expect((await h.call("GET", "/consumer/invoice-preview", { token: null })).status).toBe(401);
+  });
+});
+
+describe("billing endpoints: a WebSocket session billed per message", () => {
+  let h: Harness;
+  let billingFile: string;
+
+  beforeAll(async () => {
+    h = await startHarness();
+    billingFile = join(h.dir, "billing.db");
+    await h.restart({ billingStore: { file: billingFile, projectorName: "billing-projector" } });
+    await h.admin("POST", "/admin/plans", {
+      id: "streaming",
+      name: "Streaming",
+      public: true,
+      price: { stripePriceId: "price_2", stripeMeterEventName: "ws_messages" },
+      pricing: { currency: "usd", flatFeeMinor: 0, includedUnits: 5, overageUnitPriceMinor: 1 },
+      billing: { websocket: "per-message" },
+    });
+    await h.admin("POST", "/admin/consumers", { id: "acme", name: "Acme" });
+    await h.admin("POST", "/admin/subscriptions", { id: "acme-streaming", consumerId: "acme", planId: "streaming" });
+  });
+  afterAll(() => h.close());
+
+  it("happy: receipts page by units; a session straddling the included line and a page is listed with its share on each", async () => {
+    const startedAt = new Date().toISOString();
+    const base = {
+      gatewayId: "gw-1", startedAt, durationMs: 1, routeId: "r", method: "GET", path: "/x", routeTemplate: "/x", clientIp: "127.0.0.1", bytesIn: 0, bytesOut: 1,
+      controlPlaneVersion: null, consumerId: "acme", credentialId: "acme-key", planId: "streaming", subscriptionId: "acme-streaming",
+      upstream: "http://127.0.0.1:9", attempts: 1, upstreamLatencyMs: 1, cacheStatus: "none",
+    };
+    const session = { messagesFromClient: 4, messagesFromUpstream: 3, bytesFromClient: 40, bytesFromUpstream: 30, closeCode: 1000, closedBy: "client" };
+    // Units 1-2: two plain requests; 3-9: the session's 7 messages; 10: one more request.
+    for (const [requestId, data] of [
+      ["req-a", { status: 200 }],
+      ["req-b", { status: 200 }],
+      ["ws-1", { status: 101, websocket: session }],
+      ["req-c", { status: 200 }],
+    ] as const) {
+      await h.store.append("requests-gw-1", [{ id: randomUUID(), type: "RequestCompleted", version: 1, data: { ...base, requestId, ...data } }]);
+    }
+    const store = SqliteBillingStore.open({ file: billingFile, synchronous: "normal", name: "billing-projector", rulesFor: (_planId, planRules) => layerBillingRules(defaultBillingRules, planRules) });
+    try {
+      const projector = createBillingProjector({ store });
+      const batch = await h.store.readAll({ from: 0n, limit: 1_000, filter: projector.filter });
+      await store.applyBatch(batch, batch.at(-1)!.position);
+    } finally {
+      store.close();
+    }
+    const preview = await h.admin<Json & { lines: Line[] }>("GET", "/admin/subscriptions/acme-streaming/invoice-preview");
+    expect(preview.body).toMatchObject({ units: 10, totalMinor: 5 });
+    type Page = Json & { items: { requestId: string; units: number; requestUnits: number }[]; nextCursor: string | null };
+    const page = async (line: string, query: string): Promise<Page> =>
+      (await h.admin<Page>("GET", `/admin/subscriptions/acme-streaming/invoice-preview/lines/${encodeURIComponent(line)}/requests?${query}`)).body;
+    const included = await page("ws_messages/included", "limit=10");
+    expect(included.items.map((item) => [item.requestId, item.units, item.requestUnits])).toEqual([
+      ["req-a", 1, 1],
+      ["req-b", 1, 1],
+      ["ws-1", 3, 7],
+    ]);
+    expect(included.nextCursor).toBeNull();
+    // The overage line holds units 6-10: 4 of the session's, then req-c.
+    const first = await page("ws_messages/overage", "limit=1");
+    expect(first.items.map((item) => [item.requestId, item.units])).toEqual([["ws-1", 4]]);
+    expect(first.nextCursor).toBe("4");
+    const second = await page("ws_messages/overage", `limit=1&cursor=${first.nextCursor}`);
+    expect(second.items.map((item) => [item.requestId, item.units])).toEqual([["req-c", 1]]);
+    expect(second.nextCursor).toBeNull();
   });
 });

@@ -12,7 +12,7 @@ export const InvoiceLineSchema = z.object({
   units: z.number().int(),
   amountMinor: minor,
   receipt: z
-    .object({ originPeriodStart: epochMs, firstUnit: z.number().int().describe("The line covers the firstUnit-th to (firstUnit + units − 1)-th billable request, in log order") })
+    .object({ originPeriodStart: epochMs, firstUnit: z.number().int().describe("The line covers the firstUnit-th to (firstUnit + units − 1)-th billable unit, in log order (a request is one unit; a WebSocket session may be many)") })
     .nullable()
     .describe("Where its requests are: GET …/invoice-preview/lines/{lineId}/requests; null for the flat fee"),
   adjustsPeriodStart: epochMs.nullable().describe("For an adjustment: the closed period its late requests happened in"),
@@ -37,7 +37,7 @@ export const ReceiptPageSchema = z.object({
   subscriptionId: EntityId,
   lineId: z.string(),
   periodStart: epochMs,
-  units: z.number().int().describe("Requests behind the line in all"),
+  units: z.number().int().describe("Billable units behind the line in all"),
   items: z.array(
     z.object({
       requestId: z.string(),
@@ -45,13 +45,15 @@ export const ReceiptPageSchema = z.object({
       startedAt: z.string(),
       status: z.number().int(),
       outcome: z.string().describe("RequestCompleted, RequestRejected or RequestFailed"),
+      units: z.number().int().describe("The units of this request on this line (a session straddling two lines or pages has a share on each)"),
+      requestUnits: z.number().int().describe("All the units this request billed"),
     }),
   ),
   nextCursor: z.string().nullable(),
 });
 
 export const ReceiptQuery = z.strictObject({
-  cursor: z.string().regex(/^\d{1,9}$/).default("0").describe("From a previous page's nextCursor"),
+  cursor: z.string().regex(/^\d{1,9}$/).default("0").describe("From a previous page's nextCursor (counted in units)"),
   limit: z.coerce.number().int().min(1).max(1_000).default(100),
 });
 
