@@ -12,7 +12,7 @@ import { reconcileMonth } from "./reconciliation.js";
 import { reRateMonth } from "./re-rating.js";
 import { SqliteBillingRecords } from "./sqlite-billing-records.js";
 import { SqliteBillingStore } from "./sqlite-billing-store.js";
-import type { MeterEventRequest, MeterEventSender } from "./stripe-meter-sender.js";
+import { CountingStripe, fixtureStreamOf } from "./test-support/counting-stripe.js";
 import { completed, consumerRegistered, planCreated, subscriptionStarted } from "./test-support/billing-fixtures.js";
 import { UsageReporter } from "./usage-reporter.js";
 
@@ -21,21 +21,6 @@ const october = (day: number): string => new Date(Date.UTC(2026, 9, day, 12)).to
 const november = (day: number): string => new Date(Date.UTC(2026, 10, day, 12)).toISOString();
 const now = Date.UTC(2026, 10, 10);
 const graceMs = 3_600_000;
-
-class CountingStripe implements MeterEventSender {
-  readonly events: MeterEventRequest[] = [];
-  send(event: MeterEventRequest): Promise<void> {
-    if (!this.events.some((seen) => seen.identifier === event.identifier)) this.events.push(event);
-    return Promise.resolve();
-  }
-}
-
-function streamOf(event: TollgateEvent): string {
-  if (event.type.startsWith("Request")) return "requests-gw-1";
-  if (event.type.startsWith("Plan")) return `plan-${(event.data as { planId: string }).planId}`;
-  if (event.type.startsWith("Consumer")) return `consumer-${(event.data as { consumerId: string }).consumerId}`;
-  return `subscription-${(event.data as { subscriptionId: string }).subscriptionId}`;
-}
 
 describe("period close and late events", () => {
   let dir: string;
@@ -60,7 +45,7 @@ describe("period close and late events", () => {
   });
 
   const append = async (events: readonly TollgateEvent[]): Promise<void> => {
-    for (const event of events) await log.append(streamOf(event), [{ id: randomUUID(), type: event.type, version: 1, data: event.data }]);
+    for (const event of events) await log.append(fixtureStreamOf(event), [{ id: randomUUID(), type: event.type, version: 1, data: event.data }]);
   };
   /** What the subscription runner does: the projector's filter, from the store's checkpoint. */
   const project = async (target: SqliteBillingStore = store): Promise<void> => {

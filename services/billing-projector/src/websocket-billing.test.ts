@@ -11,33 +11,16 @@ import { previewInvoice } from "./invoice-preview.js";
 import { reconcileMonth } from "./reconciliation.js";
 import { SqliteBillingRecords } from "./sqlite-billing-records.js";
 import { SqliteBillingStore } from "./sqlite-billing-store.js";
-import type { MeterEventRequest, MeterEventSender } from "./stripe-meter-sender.js";
+import { CountingStripe, fixtureStreamOf } from "./test-support/counting-stripe.js";
 import { completed, consumerRegistered, planBillingChanged, planCreated, subscriptionStarted, webSocketSession } from "./test-support/billing-fixtures.js";
 import { UsageReporter } from "./usage-reporter.js";
 
 /** Counts each identifier once, as Stripe's meter events do. */
-class CountingStripe implements MeterEventSender {
-  readonly events: MeterEventRequest[] = [];
-  send(event: MeterEventRequest): Promise<void> {
-    if (!this.events.some((seen) => seen.identifier === event.identifier)) this.events.push(event);
-    return Promise.resolve();
-  }
-  total(): number {
-    return this.events.reduce((sum, event) => sum + event.value, 0);
-  }
-}
 
 const pricing: PlanPricing = { currency: "usd", flatFeeMinor: 1_000, includedUnits: 10, overageUnitPriceMinor: 5, tiers: null };
 const november = (day: number): string => new Date(Date.UTC(2026, 10, day, 12)).toISOString();
 const now = Date.UTC(2026, 10, 20);
 const key = { subscriptionId: "sub-1", meterEventName: "api_requests", periodStart: Date.UTC(2026, 10, 1), originPeriodStart: Date.UTC(2026, 10, 1) };
-
-function streamOf(event: TollgateEvent): string {
-  if (event.type.startsWith("Request")) return "requests-gw-1";
-  if (event.type.startsWith("Plan")) return `plan-${(event.data as { planId: string }).planId}`;
-  if (event.type.startsWith("Consumer")) return `consumer-${(event.data as { consumerId: string }).consumerId}`;
-  return `subscription-${(event.data as { subscriptionId: string }).subscriptionId}`;
-}
 
 describe("WebSocket sessions billed per message and per minute, through the projector, its SQLite store and the reporter", () => {
   let dir: string;
@@ -65,7 +48,7 @@ describe("WebSocket sessions billed per message and per minute, through the proj
   });
 
   const append = async (events: readonly TollgateEvent[]): Promise<void> => {
-    for (const event of events) await log.append(streamOf(event), [{ id: randomUUID(), type: event.type, version: 1, data: event.data }]);
+    for (const event of events) await log.append(fixtureStreamOf(event), [{ id: randomUUID(), type: event.type, version: 1, data: event.data }]);
   };
   const project = async (): Promise<void> => {
     const projector = createBillingProjector({ store });
