@@ -135,7 +135,8 @@ function buildGatewayServer(options: GatewayServerOptions, protocols: ProtocolMo
   const grpcChannels = grpc === null ? null : new grpc.GrpcChannels();
   const routes = compiledRoutes.map((route, index) => {
     const routeConfig = config.routes[index];
-    if (routeConfig?.grpc === undefined || grpc === null || grpcChannels === null) return route;
+    if (routeConfig?.grpc === undefined) return route;
+    if (grpc === null || grpcChannels === null) throw new Error(`route ${route.id} transcodes to gRPC, but the gRPC module was not loaded`);
     return { ...route, grpc: grpc.compileGrpcRoute(routeConfig, route.upstream, grpcChannels) };
   });
   let draining = false;
@@ -212,8 +213,9 @@ function buildGatewayServer(options: GatewayServerOptions, protocols: ProtocolMo
   // WebSocket upgrades get a listener only when a route proxies them: without one, Node
   // hands an upgrade request to onRequest as a plain request, as it always did.
   const createWebSocketProxy = protocols.websocket;
-  const websockets =
-    createWebSocketProxy !== null && routes.some((route) => route.websocket !== null) ? createWebSocketProxy({ context, onRequest, record: recordSession }) : null;
+  const proxiesWebSockets = routes.some((route) => route.websocket !== null);
+  if (proxiesWebSockets && createWebSocketProxy === null) throw new Error("a route proxies WebSockets, but the WebSocket module was not loaded");
+  const websockets = proxiesWebSockets && createWebSocketProxy !== null ? createWebSocketProxy({ context, onRequest, record: recordSession }) : null;
   if (websockets !== null) server.on("upgrade", websockets.handleUpgrade);
 
   /** A WebSocket session's one event (its RequestCompleted at close, or its refusal or failure). */
