@@ -1,5 +1,3 @@
-import { execFileSync } from "node:child_process";
-import { randomUUID } from "node:crypto";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import type { Arm } from "./arm.js";
@@ -18,6 +16,7 @@ import {
   selectArms,
   writeRawResults,
 } from "./bench-setup.js";
+import { benchRedisPrefix, benchRedisUrl, deleteBenchRedisKeys } from "./bench-redis.js";
 import { createDirectArm } from "./direct-arm.js";
 import { createGatewayArm } from "./gateway-arm.js";
 import { startNginx, type NginxServer } from "./nginx-server.js";
@@ -51,7 +50,7 @@ import { waitUntil } from "./wait-until.js";
  * Every hit is still recorded as a RequestCompleted event. See docs/benchmarks.md.
  */
 
-const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+const redisUrl = benchRedisUrl;
 const serviceMs = Number(process.env.TOLLGATE_BENCH_SERVICE_MS ?? 5);
 
 /** The upstream with a service time: one Node process, the response after `serviceMs` of waiting (no CPU spent). */
@@ -107,19 +106,9 @@ export const cacheComparisons: readonly Comparison[] = [
   { label: "cache hit (memory) CPU/req / bare gateway CPU/req", kind: "ratio", shape: "sat", metric: "cpuUsPerRequest", a: "C", b: "D", unit: "x" },
 ];
 
-function redisCli(...args: string[]): string {
-  return execFileSync("redis-cli", ["-u", redisUrl, "--raw", ...args], { encoding: "utf8", timeout: 10_000 }).trim();
-}
-
-function deleteRedisKeys(prefix: string): void {
-  const keys = redisCli("--scan", "--pattern", `${prefix}*`).split("\n").filter((key) => key !== "");
-  for (let at = 0; at < keys.length; at += 500) redisCli("DEL", ...keys.slice(at, at + 500));
-}
-
 async function main(options: BenchOptions): Promise<number> {
   const tmpDir = createBenchTempDir("tollgate-cache-bench-", options);
-  if (redisCli("PING") !== "PONG") throw new Error(`Redis at ${redisUrl} does not answer PING (set REDIS_URL, or start redis-server)`);
-  const redisPrefix = `tollgate-bench:${randomUUID()}:`;
+  const redisPrefix = benchRedisPrefix();
 
   const startedAt = new Date();
   const loadBefore = loadavg();
@@ -180,7 +169,7 @@ async function main(options: BenchOptions): Promise<number> {
   } finally {
     await upstream?.stop();
     await service?.stop();
-    deleteRedisKeys(redisPrefix);
+    deleteBenchRedisKeys(redisPrefix);
     processRegistry.removeTempDirs();
   }
 }

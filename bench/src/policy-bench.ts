@@ -1,5 +1,3 @@
-import { execFileSync } from "node:child_process";
-import { randomUUID } from "node:crypto";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import type { PlanDefinition } from "@tollgate/events";
@@ -19,6 +17,7 @@ import {
   selectArms,
   writeRawResults,
 } from "./bench-setup.js";
+import { benchRedisPrefix, benchRedisUrl, deleteBenchRedisKeys } from "./bench-redis.js";
 import { createDirectArm } from "./direct-arm.js";
 import { createGatewayArm } from "./gateway-arm.js";
 import { startNginx, type NginxServer } from "./nginx-server.js";
@@ -42,7 +41,7 @@ import { generateKeys, seedIdentity } from "./seed-identity.js";
  */
 
 const keyCount = Number(process.env.TOLLGATE_BENCH_KEYS ?? 10_000);
-const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+const redisUrl = benchRedisUrl;
 
 const limitedPlan: Pick<PlanDefinition, "rateLimits" | "quota"> = {
   rateLimits: [
@@ -70,19 +69,9 @@ export const policyThresholds: readonly Threshold[] = [
   { label: "key auth (10k keys) peak RSS", arm: "K", figure: { kind: "peakRssMb" }, unit: "MB", target: { op: "<", value: 200 } },
 ];
 
-function redisCli(...args: string[]): string {
-  return execFileSync("redis-cli", ["-u", redisUrl, "--raw", ...args], { encoding: "utf8", timeout: 10_000 }).trim();
-}
-
-function deleteRedisKeys(prefix: string): void {
-  const keys = redisCli("--scan", "--pattern", `${prefix}*`).split("\n").filter((key) => key !== "");
-  for (let at = 0; at < keys.length; at += 500) redisCli("DEL", ...keys.slice(at, at + 500));
-}
-
 async function main(options: BenchOptions): Promise<number> {
   const tmpDir = createBenchTempDir("tollgate-policy-bench-", options);
-  if (redisCli("PING") !== "PONG") throw new Error(`Redis at ${redisUrl} does not answer PING (set REDIS_URL, or start redis-server)`);
-  const redisPrefix = `tollgate-bench:${randomUUID()}:`;
+  const redisPrefix = benchRedisPrefix();
 
   const startedAt = new Date();
   const loadBefore = loadavg();
@@ -156,7 +145,7 @@ async function main(options: BenchOptions): Promise<number> {
     return benchExitCode(rounds, summary, options.strict);
   } finally {
     await upstream?.stop();
-    deleteRedisKeys(redisPrefix);
+    deleteBenchRedisKeys(redisPrefix);
     processRegistry.removeTempDirs();
   }
 }
