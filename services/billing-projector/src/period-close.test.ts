@@ -1,18 +1,16 @@
-import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { billingStream, defaultBillingRules, type PlanPricing, type TollgateEvent } from "@tollgate/events";
 import { InMemoryEventStore } from "@tollgate/eventstore";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createBillingProjector } from "./billing-projector.js";
 import { closeDuePeriods, periodToClose } from "./period-closer.js";
 import { previewInvoice } from "./invoice-preview.js";
 import { reconcileMonth } from "./reconciliation.js";
 import { reRateMonth } from "./re-rating.js";
 import { SqliteBillingRecords } from "./sqlite-billing-records.js";
 import { SqliteBillingStore } from "./sqlite-billing-store.js";
-import { CountingStripe, fixtureStreamOf } from "./test-support/counting-stripe.js";
+import { appendFixtures, CountingStripe, projectLog } from "./test-support/projector-harness.js";
 import { completed, consumerRegistered, planCreated, subscriptionStarted } from "./test-support/billing-fixtures.js";
 import { UsageReporter } from "./usage-reporter.js";
 
@@ -44,19 +42,8 @@ describe("period close and late events", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const append = async (events: readonly TollgateEvent[]): Promise<void> => {
-    for (const event of events) await log.append(fixtureStreamOf(event), [{ id: randomUUID(), type: event.type, version: 1, data: event.data }]);
-  };
-  /** What the subscription runner does: the projector's filter, from the store's checkpoint. */
-  const project = async (target: SqliteBillingStore = store): Promise<void> => {
-    const projector = createBillingProjector({ store: target });
-    for (;;) {
-      const from = (await target.loadCheckpoint()) ?? 0n;
-      const batch = await log.readAll({ from, limit: 3, filter: projector.filter });
-      if (batch.length === 0) return;
-      await target.applyBatch(batch, batch.at(-1)!.position);
-    }
-  };
+  const append = (events: readonly TollgateEvent[]): Promise<void> => appendFixtures(log, events);
+  const project = (target: SqliteBillingStore = store): Promise<void> => projectLog(log, target);
   const close = () => closeDuePeriods({ subscriptions: () => store.subscriptions(), eventStore: log, graceMs, now: () => now });
   const reporter = () => new UsageReporter({ store, eventStore: log, sender: stripe, backoff: { initialMs: 1, maxMs: 2 }, pollIntervalMs: 10, now: () => now, random: () => 0 });
 

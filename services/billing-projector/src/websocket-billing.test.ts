@@ -1,17 +1,15 @@
-import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { billingStream, defaultBillingRules, type PlanPricing, type TollgateEvent } from "@tollgate/events";
 import { InMemoryEventStore } from "@tollgate/eventstore";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createBillingProjector } from "./billing-projector.js";
 import { resolveBillingRules } from "./billing-rules-resolver.js";
 import { previewInvoice } from "./invoice-preview.js";
 import { reconcileMonth } from "./reconciliation.js";
 import { SqliteBillingRecords } from "./sqlite-billing-records.js";
 import { SqliteBillingStore } from "./sqlite-billing-store.js";
-import { CountingStripe, fixtureStreamOf } from "./test-support/counting-stripe.js";
+import { appendFixtures, CountingStripe, projectLog } from "./test-support/projector-harness.js";
 import { completed, consumerRegistered, planBillingChanged, planCreated, subscriptionStarted, webSocketSession } from "./test-support/billing-fixtures.js";
 import { UsageReporter } from "./usage-reporter.js";
 
@@ -47,18 +45,8 @@ describe("WebSocket sessions billed per message and per minute, through the proj
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const append = async (events: readonly TollgateEvent[]): Promise<void> => {
-    for (const event of events) await log.append(fixtureStreamOf(event), [{ id: randomUUID(), type: event.type, version: 1, data: event.data }]);
-  };
-  const project = async (): Promise<void> => {
-    const projector = createBillingProjector({ store });
-    for (;;) {
-      const from = (await store.loadCheckpoint()) ?? 0n;
-      const batch = await log.readAll({ from, limit: 3, filter: projector.filter });
-      if (batch.length === 0) return;
-      await store.applyBatch(batch, batch.at(-1)!.position);
-    }
-  };
+  const append = (events: readonly TollgateEvent[]): Promise<void> => appendFixtures(log, events);
+  const project = (): Promise<void> => projectLog(log, store);
   const report = () => new UsageReporter({ store, eventStore: log, sender: stripe, backoff: { initialMs: 1, maxMs: 2 }, pollIntervalMs: 10, now: () => now, random: () => 0 }).drain();
 
   it("bills a session its messages: usage, Stripe's total, the preview, receipts split at the included/overage boundary, a balanced reconciliation", async () => {
