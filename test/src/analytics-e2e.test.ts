@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { exactPercentile, LATENCY_RELATIVE_ACCURACY } from "@tollgate/analytics";
+import { ClickHouseAnalyticsStore, exactPercentile, LATENCY_RELATIVE_ACCURACY, SqliteAnalyticsStore, type AnalyticsStore } from "@tollgate/analytics";
 import Database from "better-sqlite3";
 import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -76,6 +76,23 @@ describe.each(["sqlite", "clickhouse"] as const)("analytics end to end on %s", (
   let projected: LoggedRequest[] = [];
   /** Requests the warm-up loop sent; each of them is one request event in the log too. */
   let warmups = 0;
+
+  /** The store the projector writes, opened beside it: what the injection test counts in each table. */
+  const openStore = (): AnalyticsStore =>
+    engine === "clickhouse" ? ClickHouseAnalyticsStore.open({ url: clickhouse!.url, database: "tollgate_e2e" }) : SqliteAnalyticsStore.open({ file: join(dir, "analytics.db"), readonly: true });
+  const tableCounts = async (): Promise<{ raw: number; rollup: number; checkpoint: string | null }> => {
+    const store = openStore();
+    try {
+      const count = async (sql: string): Promise<number> => Number((await store.query(sql))[0]!.n);
+      return {
+        raw: await count(`SELECT count(*) AS n FROM ${store.tables.requests}`),
+        rollup: await count(`SELECT sum(requests) AS n FROM ${store.tables.rollup}`),
+        checkpoint: String(await store.loadCheckpoint("analytics-projector")),
+      };
+    } finally {
+      await store.close();
+    }
+  };
 
   const admin = async (method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }> => {
     const response = await fetch(`${cp.url}${path}`, {
@@ -204,16 +221,34 @@ describe.each(["sqlite", "clickhouse"] as const)("analytics end to end on %s", (
       precision.push(`${key} ${totals[key]} ms (exact ${exact.toFixed(3)})`);
     }
 
+    /** Each of p50/p95/p99 within the stated precision of the exact percentile of `events`' durations. */
+    const expectPercentiles = (answer: Record<"p50" | "p95" | "p99", number | null>, events: readonly LoggedRequest[], what: string): void => {
+      for (const [p, key] of [[0.5, "p50"], [0.95, "p95"], [0.99, "p99"]] as const) {
+        const exact = exactPercentile(events.map((event) => event.durationMs), p)!;
+        expect(Math.abs(answer[key]! - exact), `${what} ${key}`).toBeLessThanOrEqual(exact * LATENCY_RELATIVE_ACCURACY + 0.001);
+      }
+    };
+    type Entry = { key: string | null; requests: number; errors: number; p50: number; p95: number; p99: number };
     for (const [by, field] of [["consumer", "consumerId"], ["route", "routeId"], ["plan", "planId"]] as const) {
-      const top = await get<{ entries: { key: string | null; requests: number; errors: number }[] }>(`/admin/analytics/top?${range}&by=${by}&limit=100`);
+      const top = await get<{ entries: Entry[] }>(`/admin/analytics/top?${range}&by=${by}&limit=100`);
       const expected = countBy(logged, (event) => String(event[field]));
       expect(Object.fromEntries(top.entries.map((entry) => [String(entry.key), entry.requests])), by).toEqual(expected);
       const expectedErrors = countBy(logged.filter((event) => event.status >= 400), (event) => String(event[field]));
-      for (const entry of top.entries) expect(entry.errors, `${by} ${String(entry.key)} errors`).toBe(expectedErrors[String(entry.key)] ?? 0);
+      for (const entry of top.entries) {
+        expect(entry.errors, `${by} ${String(entry.key)} errors`).toBe(expectedErrors[String(entry.key)] ?? 0);
+        expectPercentiles(entry, logged.filter((event) => String(event[field]) === String(entry.key)), `${by} ${String(entry.key)}`);
+      }
     }
 
-    const series = await get<{ points: { requests: number; group: string }[] }>(`/admin/analytics/timeseries?${range}&interval=1m&groupBy=status`);
+    // Each point of a series by status class: its count, and its percentiles, against the log's events of that minute and class.
+    const series = await get<{ points: ({ t: string; group: string } & Entry)[] }>(`/admin/analytics/timeseries?${range}&interval=1m&groupBy=status`);
     expect(series.points.reduce((sum, point) => sum + point.requests, 0)).toBe(logged.length);
+    for (const point of series.points) {
+      const minute = Date.parse(point.t);
+      const events = logged.filter((event) => `${Math.floor(event.status / 100)}xx` === point.group && Math.floor(Date.parse(event.startedAt) / 60_000) * 60_000 === minute);
+      expect(point.requests, `${point.t} ${point.group}`).toBe(events.length);
+      expectPercentiles(point, events, `${point.t} ${point.group}`);
+    }
 
     const acme = logged.filter((event) => event.consumerId === "acme");
     const mine = await fetch(`${cp.url}/consumer/analytics/usage?${range}`, { headers: { "x-api-key": keys.acme! } });
@@ -231,34 +266,43 @@ describe.each(["sqlite", "clickhouse"] as const)("analytics end to end on %s", (
 
   it("refuses injection attempts on every query parameter with 400, and the tables are intact afterwards", async () => {
     expect(projected.length).toBeGreaterThan(0);
+    const before = await tableCounts();
+    expect(before.raw).toBe(projected.length);
+    expect(before.rollup).toBe(projected.length);
     const hostile = ["' OR '1'='1", "x'; DROP TABLE requests; --", "1) OR (1=1", "a\\' OR 1=1 --", "0 UNION SELECT event_id FROM requests"];
     const parameters = ["from", "to", "routeId", "consumerId", "planId", "status", "interval", "groupBy", "by", "metric", "limit", "offset"];
-    const endpoints = ["/admin/analytics/timeseries", "/admin/analytics/totals", "/admin/analytics/top", "/admin/analytics/requests", "/admin/analytics/consumers/acme"];
+    // Every parameter on every endpoint, the consumer's own endpoints (with its key) included.
+    const endpoints: [string, Record<string, string>][] = [
+      ...["/admin/analytics/timeseries", "/admin/analytics/totals", "/admin/analytics/top", "/admin/analytics/requests", "/admin/analytics/consumers/acme"].map(
+        (endpoint): [string, Record<string, string>] => [endpoint, { authorization: `Bearer ${adminToken}` }],
+      ),
+      ...["/consumer/analytics/timeseries", "/consumer/analytics/usage", "/consumer/analytics/requests"].map((endpoint): [string, Record<string, string>] => [endpoint, { "x-api-key": keys.acme! }]),
+    ];
     const statuses = new Map<number, number>();
-    for (const endpoint of endpoints) {
+    const attempt = async (url: string, headers: Record<string, string>): Promise<void> => {
+      const response = await fetch(url, { headers });
+      await response.arrayBuffer();
+      statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+    };
+    for (const [endpoint, headers] of endpoints) {
       for (const parameter of parameters) {
-        for (const value of hostile) {
-          const response = await fetch(`${cp.url}${endpoint}?${parameter}=${encodeURIComponent(value)}`, { headers: { authorization: `Bearer ${adminToken}` } });
-          await response.arrayBuffer();
-          statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
-        }
+        for (const value of hostile) await attempt(`${cp.url}${endpoint}?${parameter}=${encodeURIComponent(value)}`, headers);
       }
     }
-    for (const value of hostile) {
-      const response = await fetch(`${cp.url}/admin/analytics/consumers/${encodeURIComponent(value)}`, { headers: { authorization: `Bearer ${adminToken}` } });
-      await response.arrayBuffer();
-      statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
-    }
-    for (const value of hostile) {
-      const response = await fetch(`${cp.url}/consumer/analytics/usage?routeId=${encodeURIComponent(value)}`, { headers: { "x-api-key": keys.acme! } });
-      await response.arrayBuffer();
-      statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
-    }
-    expect([...statuses.keys()]).toEqual([400]);
-    const from = new Date(Math.min(...projected.map((event) => Date.parse(event.startedAt))) - 60_000).toISOString();
-    const totals = (await (await fetch(`${cp.url}/admin/analytics/totals?from=${from}&to=${new Date(Date.now() + 60_000).toISOString()}`, { headers: { authorization: `Bearer ${adminToken}` } })).json()) as { requests: number };
+    for (const value of hostile) await attempt(`${cp.url}/admin/analytics/consumers/${encodeURIComponent(value)}`, { authorization: `Bearer ${adminToken}` });
+    expect(Object.fromEntries(statuses)).toEqual({ 400: (endpoints.length * parameters.length + 1) * hostile.length });
+
+    // Intact: every table holds what it held (the raw table the attacks name, the rollup,
+    // the checkpoint), and the API still answers from both tables.
+    expect(await tableCounts()).toEqual(before);
+    const range = `from=${new Date(Math.min(...projected.map((event) => Date.parse(event.startedAt))) - 60_000).toISOString()}&to=${new Date(Date.now() + 60_000).toISOString()}`;
+    const headers = { authorization: `Bearer ${adminToken}` };
+    const totals = (await (await fetch(`${cp.url}/admin/analytics/totals?${range}`, { headers })).json()) as { requests: number };
     expect(totals.requests).toBe(projected.length);
-    console.log(`${engine}: ${statuses.get(400)} injection attempts, all 400; ${totals.requests} requests still counted`);
+    const list = (await (await fetch(`${cp.url}/admin/analytics/requests?${range}&limit=500`, { headers })).json()) as { requests: unknown[]; more: boolean };
+    expect(list).toMatchObject({ more: false });
+    expect(list.requests).toHaveLength(projected.length);
+    console.log(`${engine}: ${statuses.get(400)} injection attempts, all 400; tables intact (${before.raw} raw rows, ${before.rollup} in the rollup, checkpoint ${String(before.checkpoint)})`);
   });
 
   it("the dashboard shows, in headless Chromium, the numbers the API returns and the log holds", async () => {
@@ -333,6 +377,9 @@ describe.each(["sqlite", "clickhouse"] as const)("analytics end to end on %s", (
       const acme = projected.filter((event) => event.consumerId === "acme").length;
       await page.waitForFunction((expected) => (globalThis as unknown as PageGlobals).document.getElementById("total-requests")!.textContent === String(expected), acme, { timeout: 10_000 });
       expect(await page.locator("#consumer-detail-routes tr").count()).toBe(new Set(projected.filter((event) => event.consumerId === "acme").map((event) => event.routeId)).size);
+      // The request list follows the filter, and the request picked under the old filters is gone.
+      expect(await page.locator("#requests tr").count()).toBe(Math.min(50, acme));
+      expect(await page.locator("#request-detail").textContent()).toBe("–");
       await page.screenshot({ path: join(artifactsDir, `analytics-dashboard-${engine}-consumer.png`), fullPage: true });
       expect(problems).toEqual([]);
       console.log(`${engine}: dashboard loaded and drawn in ${loadMs.toFixed(0)} ms; screenshot ${screenshot}`);

@@ -175,4 +175,23 @@ describe.each(["sqlite", "clickhouse"] as const)("analytics projector on %s: cra
       await store.close();
     }
   });
+
+  it("a full replay into the live tables (a projector from position 0 over them) counts nothing twice", async () => {
+    // Another name has no checkpoint, so the runner delivers the whole log again, into
+    // the tables that already hold every event: each row must be skipped by its event id.
+    const replayName = "analytics-replay";
+    const replay = await startAnalyticsProjectorProcess(dir, config("crash", { name: replayName }), { name: "replay" });
+    const store = openStore("crash");
+    try {
+      await waitFor("the replay to reach the last request event", async () => (await store.loadCheckpoint(replayName)) === last, 30_000, 50);
+      const metrics = await (await fetch(`${replay.statusUrl}/metrics`)).text();
+      expect(metrics).toMatch(/^tollgate_analytics_rows_inserted_total(\{[^}]*\})? 0$/m);
+      expect(metrics).toMatch(new RegExp(`^tollgate_analytics_rows_skipped_total(\\{[^}]*\\})? ${REQUESTS}$`, "m"));
+      expect(await store.loadCheckpoint(name)).toBe(last);
+      expect(await snapshot(store)).toEqual(reference);
+    } finally {
+      await store.close();
+      expect(await replay.stop()).toBe(0);
+    }
+  });
 });

@@ -1,5 +1,6 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli, startControlPlaneProcess, type CliRun, type ControlPlaneProcess } from "./support/control-plane-process.js";
 import { waitFor } from "./support/wait-for.js";
@@ -12,9 +13,19 @@ const encryptionKey = Buffer.from("e2e-encryption-key-32-bytes-long").toString("
 const basicPassword = "e2e basic password, long enough";
 const applyPassword = "apply basic password, from env";
 
-/** Every secret the run hands out or uses; none may appear in the log file or in any output. */
-const secrets: string[] = [writeToken, readToken, basicPassword, applyPassword];
+/** Every secret the run hands out or uses (the HMAC encryption key too); none may appear in the log file or in any output. */
+const secrets: string[] = [writeToken, readToken, encryptionKey, basicPassword, applyPassword];
 const outputs: string[] = [];
+
+/** How many events the log file holds, read straight from it: what an apply appended, whatever the control plane has seen yet. */
+function countEvents(file: string): number {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    return (db.prepare("SELECT COUNT(*) AS count FROM events").get() as { count: number }).count;
+  } finally {
+    db.close();
+  }
+}
 
 describe("control plane, end to end (real process, SQLite file)", () => {
   let cp: ControlPlaneProcess;
@@ -144,8 +155,10 @@ describe("control plane, end to end (real process, SQLite file)", () => {
     const env = { GLOBEX_PASSWORD: applyPassword };
     const store = ["--store", cp.eventsFile, "--actor", "e2e"];
 
+    const eventsBefore = countEvents(cp.eventsFile);
     const dry = await cli(["apply", file, "--dry-run", ...store], env);
     expect(dry.code).toBe(0);
+    expect(countEvents(cp.eventsFile)).toBe(eventsBefore);
     expect(dry.stdout).toContain("dry run: 4 events for 4 entities would be appended; nothing was written");
     expect((await call("GET", "/admin/plans/starter")).status).toBe(404);
 
@@ -153,6 +166,8 @@ describe("control plane, end to end (real process, SQLite file)", () => {
     expect(first.code).toBe(0);
     expect(first.stdout).toContain("+ plan starter");
     expect(first.stdout).toMatch(/applied: 4 events for 4 entities appended/);
+    const eventsApplied = countEvents(cp.eventsFile);
+    expect(eventsApplied).toBe(eventsBefore + 4);
     // The running control plane follows the log: the apply shows up without a restart.
     const applied = await waitFor("the control plane to see the applied plan", async () => {
       const response = await call("GET", "/admin/plans/starter");
@@ -162,12 +177,14 @@ describe("control plane, end to end (real process, SQLite file)", () => {
 
     const auditBefore = await call<{ entries: Json[] }>("GET", "/admin/audit?limit=1000");
     const second = await cli(["apply", file, ...store], env);
+    expect(second.code).toBe(0);
     expect(second.stdout).toContain("nothing to do");
     writeFileSync(file, declaration("Starter (renamed)"));
     const dryEdit = await cli(["apply", file, "--dry-run", ...store], env);
     expect(dryEdit.stdout).toContain('PlanUpdated: name "Starter" → "Starter (renamed)"');
     const auditAfter = await call<{ entries: Json[] }>("GET", "/admin/audit?limit=1000");
     expect(auditAfter.body.entries).toHaveLength(auditBefore.body.entries.length);
+    expect(countEvents(cp.eventsFile)).toBe(eventsApplied);
 
     const missingEnv = await cli(["apply", file, ...store]);
     expect(missingEnv.code).toBe(1);
@@ -186,7 +203,7 @@ describe("control plane, end to end (real process, SQLite file)", () => {
       cp.lines.join("\n"),
       outputs.join("\n"),
     ];
-    expect(secrets.length).toBeGreaterThanOrEqual(9);
+    expect(secrets.length).toBeGreaterThanOrEqual(10);
     for (const secret of secrets) {
       for (const haystack of haystacks) expect(haystack.includes(secret), `found a secret (${secret.slice(0, 6)}…)`).toBe(false);
     }

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
-import type { IncomingHttpHeaders } from "node:http";
+import { Agent, request, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
+import type { Socket } from "node:net";
 import { performance } from "node:perf_hooks";
 import { generateApiKey } from "@tollgate/control-plane";
 import Database from "better-sqlite3";
@@ -56,10 +57,26 @@ describe("gateway authentication and authorization against a live control plane 
     return { status: response.status, headers: response.headers, body: await response.text() };
   };
 
-  /** Polls the gateway until it answers `status`; returns how long that took. */
-  const untilStatus = async (what: string, status: number, path: string, headers: Record<string, string>): Promise<number> => {
+  /** One request over `agent` (node:http, so that the client socket it went over can be compared). */
+  const callOver = (agent: Agent, path: string, headers: Record<string, string>): Promise<{ status: number; body: string; socket: Socket }> => {
+    sent += 1;
+    return new Promise((resolve, reject) => {
+      const outgoing = request(`${gateway.url}${path}`, { agent, headers }, (response: IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        response.on("data", (chunk: Buffer) => chunks.push(chunk));
+        response.on("end", () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8"), socket: outgoing.socket as Socket }));
+        response.on("error", reject);
+      });
+      outgoing.on("error", reject);
+      outgoing.end();
+    });
+  };
+
+  /** Polls the gateway until it answers `status` (over `agent` when given); returns how long that took. */
+  const untilStatus = async (what: string, status: number, path: string, headers: Record<string, string>, agent?: Agent): Promise<number> => {
     const started = performance.now();
-    await waitFor(what, async () => (await callGateway(path, headers)).status === status, 5_000, 5);
+    const poll = async (): Promise<number> => (agent === undefined ? (await callGateway(path, headers)).status : (await callOver(agent, path, headers)).status);
+    await waitFor(what, async () => (await poll()) === status, 5_000, 5);
     return performance.now() - started;
   };
 
@@ -129,22 +146,41 @@ describe("gateway authentication and authorization against a live control plane 
     expect(JSON.parse(wrong.body)).toMatchObject({ code: "unauthorized", detail: "unknown API key" });
   });
 
-  it("answers 403 within 1 s of the subscription being suspended, without a restart, and 200 again after reactivation", async () => {
-    const suspendedAt = performance.now();
-    expect((await admin("POST", "/admin/subscriptions/acme-basic/suspend", {})).status).toBe(200);
-    const committedAfterMs = performance.now() - suspendedAt;
-    const suspendLatencyMs = committedAfterMs + (await untilStatus("the suspension to reach the gateway", 403, "/orders/1", { "x-api-key": key }));
-    const forbidden = await callGateway("/orders/1", { "x-api-key": key });
-    expect(forbidden.status).toBe(403);
-    expect(JSON.parse(forbidden.body)).toMatchObject({ code: "forbidden", detail: 'subscription "acme-basic" is suspended' });
+  it("answers 403 within 1 s of the subscription being suspended, without a restart or a dropped connection, and 200 again after reactivation", async () => {
+    // One client connection, kept alive, carries every request of this test: the changes
+    // reach the gateway without it closing a connection.
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const pid = gateway.pid;
+    try {
+      const before = await callOver(agent, "/orders/1", { "x-api-key": key });
+      expect(before.status).toBe(200);
 
-    const reactivatedAt = performance.now();
-    expect((await admin("POST", "/admin/subscriptions/acme-basic/reactivate", {})).status).toBe(200);
-    const reactivateLatencyMs = performance.now() - reactivatedAt + (await untilStatus("the reactivation to reach the gateway", 200, "/orders/1", { "x-api-key": key }));
+      const suspendedAt = performance.now();
+      expect((await admin("POST", "/admin/subscriptions/acme-basic/suspend", {})).status).toBe(200);
+      const committedAfterMs = performance.now() - suspendedAt;
+      const suspendLatencyMs = committedAfterMs + (await untilStatus("the suspension to reach the gateway", 403, "/orders/1", { "x-api-key": key }, agent));
+      const forbidden = await callOver(agent, "/orders/1", { "x-api-key": key });
+      expect(forbidden.status).toBe(403);
+      expect(JSON.parse(forbidden.body)).toMatchObject({ code: "forbidden", detail: 'subscription "acme-basic" is suspended' });
 
-    console.log(`suspend → 403 in ${suspendLatencyMs.toFixed(1)} ms (admin call included); reactivate → 200 in ${reactivateLatencyMs.toFixed(1)} ms`);
-    expect(suspendLatencyMs).toBeLessThan(1_000);
-    expect(reactivateLatencyMs).toBeLessThan(1_000);
+      const reactivatedAt = performance.now();
+      expect((await admin("POST", "/admin/subscriptions/acme-basic/reactivate", {})).status).toBe(200);
+      const reactivateLatencyMs = performance.now() - reactivatedAt + (await untilStatus("the reactivation to reach the gateway", 200, "/orders/1", { "x-api-key": key }, agent));
+      const after = await callOver(agent, "/orders/1", { "x-api-key": key });
+      expect(after.status).toBe(200);
+
+      console.log(`suspend → 403 in ${suspendLatencyMs.toFixed(1)} ms (admin call included); reactivate → 200 in ${reactivateLatencyMs.toFixed(1)} ms`);
+      expect(suspendLatencyMs).toBeLessThan(1_000);
+      expect(reactivateLatencyMs).toBeLessThan(1_000);
+      // The same client socket from the first request to the last, and the same gateway process.
+      expect(after.socket).toBe(before.socket);
+      expect(forbidden.socket).toBe(before.socket);
+      expect(after.socket.destroyed).toBe(false);
+      expect(gateway.pid).toBe(pid);
+      expect(gateway.child.exitCode).toBeNull();
+    } finally {
+      agent.destroy();
+    }
   });
 
   it("tells the upstream who called, and never what a client claimed or the key", async () => {

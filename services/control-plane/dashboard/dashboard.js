@@ -213,6 +213,9 @@ document.addEventListener("DOMContentLoaded", () => {
     sessionStorage.setItem("tollgate-admin-token", $("token").value);
     state.requestRange = null;
     state.page = 0;
+    // New filters: a request picked or a consumer opened under the old ones no longer applies.
+    $("request-detail").textContent = "–";
+    $("consumer-detail").hidden = !$("consumer").value;
     void load().catch(fail);
     schedule();
   });

@@ -58,17 +58,27 @@ describe.each(engines)("%s analytics store", (_engine, fresh) => {
     }
   });
 
-  it("counts a re-delivered batch once, and keeps the checkpoint", async () => {
+  it("counts a batch re-delivered after a failed write once, and keeps the checkpoint", async () => {
     const store = fresh()();
     try {
       await store.migrate();
       const rows = requestRows(500);
       expect(await store.writeBatch("p", rows.slice(0, 300), 300n)).toEqual({ inserted: 300, skipped: 0 });
       expect(await store.loadCheckpoint("p")).toBe(300n);
-      expect(await store.writeBatch("p", rows.slice(300), 500n)).toEqual({ inserted: 200, skipped: 0 });
+      // The write fails between the rows and the checkpoint, as a lost connection would; the
+      // runner then re-delivers the same batch to the same writer.
+      const failing = store.writeBatch("p", rows.slice(300), 500n, {
+        beforeCheckpoint: () => Promise.reject(new Error("connection lost before the checkpoint")),
+      });
+      await expect(failing).rejects.toThrow("connection lost");
+      expect(await store.loadCheckpoint("p")).toBe(300n);
+      // ClickHouse kept the rows (no transaction) and skips them now; SQLite rolled them back.
+      expect(await store.writeBatch("p", rows.slice(300), 500n)).toEqual(store.engine === "clickhouse" ? { inserted: 0, skipped: 200 } : { inserted: 200, skipped: 0 });
+      expect(await store.loadCheckpoint("p")).toBe(500n);
       const totals = await new AnalyticsQueries(store).totals({ from, to });
       expect(totals.requests).toBe(500);
       expect(totals.errors).toBe(rows.filter((row) => row.status >= 400).length);
+      expect(Number((await store.query(`SELECT count(*) AS n FROM ${store.tables.requests}`))[0]!.n)).toBe(500);
     } finally {
       await store.close();
     }

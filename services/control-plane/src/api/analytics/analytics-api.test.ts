@@ -108,12 +108,16 @@ describe("analytics API", () => {
   it(".security: injection attempts on every parameter get 400, and the tables are intact", async () => {
     const hostile = ["' OR '1'='1", "x'; DROP TABLE requests; --", "1) OR (1=1", "a\\'--", "demo UNION SELECT 1"];
     const parameters = ["from", "to", "routeId", "consumerId", "planId", "status", "interval", "groupBy", "by", "metric", "limit", "offset"];
-    const paths = ["/admin/analytics/timeseries", "/admin/analytics/totals", "/admin/analytics/top", "/admin/analytics/requests"];
+    // Every parameter on every endpoint: the admin ones with a read token, the consumer's own with its key.
+    const paths: [string, string][] = [
+      ...["/admin/analytics/timeseries", "/admin/analytics/totals", "/admin/analytics/top", "/admin/analytics/requests", "/admin/analytics/consumers/c1"].map((path): [string, string] => [path, readToken]),
+      ...["/consumer/analytics/timeseries", "/consumer/analytics/usage", "/consumer/analytics/requests"].map((path): [string, string] => [path, c1Key]),
+    ];
     let refused = 0;
-    for (const path of paths) {
+    for (const [path, token] of paths) {
       for (const parameter of parameters) {
         for (const value of hostile) {
-          const response = await h.call("GET", `${path}?${parameter}=${encodeURIComponent(value)}`, { token: readToken });
+          const response = await h.call("GET", `${path}?${parameter}=${encodeURIComponent(value)}`, { token });
           expect(response.status, `${path} ${parameter}=${value}`).toBe(400);
           refused += 1;
         }
@@ -123,8 +127,20 @@ describe("analytics API", () => {
       expect((await h.call("GET", `/admin/analytics/consumers/${encodeURIComponent(value)}`, { token: readToken })).status).toBe(400);
     }
     expect(refused).toBe(paths.length * parameters.length * hostile.length);
+    // Intact: the raw table the attacks name, the rollup and the checkpoint hold what was written.
+    const store = SqliteAnalyticsStore.open({ file: join(dir, "analytics.db"), readonly: true });
+    try {
+      expect(await store.query(`SELECT count(*) AS n FROM ${store.tables.requests}`)).toEqual([{ n: 300 }]);
+      expect(await store.query(`SELECT sum(requests) AS n FROM ${store.tables.rollup}`)).toEqual([{ n: 300 }]);
+      expect(await store.loadCheckpoint("analytics-projector")).toBe(300n);
+    } finally {
+      await store.close();
+    }
     const totals = await h.call<{ requests: number }>("GET", `/admin/analytics/totals?${range}`, { token: readToken });
     expect(totals.body.requests).toBe(300);
+    const list = await h.call<{ requests: unknown[]; more: boolean }>("GET", `/admin/analytics/requests?${range}&limit=500`, { token: readToken });
+    expect(list.body.requests).toHaveLength(300);
+    expect(list.body.more).toBe(false);
   });
 
   it(".error: huge ranges, too many points, unknown fields and repeated parameters get 400", async () => {
