@@ -1,4 +1,4 @@
-import type { EventStoreConfig, EventToAppend } from "@tollgate/eventstore";
+import type { EventStoreConfig } from "@tollgate/eventstore";
 import type { RecorderConfig } from "./recorder-config.js";
 
 /** Messages between the gateway's event loop and the append worker. */
@@ -9,7 +9,8 @@ export interface AppendWorkerData {
 }
 
 export type ToAppendWorker =
-  | { kind: "batch"; seq: number; events: EventToAppend[] }
+  /** `text`: the batch's events as lines (batch-text.ts), copied across in one piece. */
+  | { kind: "batch"; seq: number; text: string; count: number }
   | { kind: "flush"; seq: number }
   | { kind: "close"; seq: number; drainTimeoutMs: number };
 

@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { parentPort, workerData } from "node:worker_threads";
 import { openEventStore, type EventStore, type EventStoreConfig, type EventToAppend } from "@tollgate/eventstore";
 import type { AppendWorkerData, AppendWorkerStats, FromAppendWorker, ToAppendWorker } from "./append-protocol.js";
+import { parseBatchText } from "./batch-text.js";
 import { Spool } from "./spool.js";
 
 /**
@@ -96,10 +97,13 @@ async function handleBatch(events: EventToAppend[]): Promise<void> {
 
 async function handle(message: ToAppendWorker): Promise<void> {
   switch (message.kind) {
-    case "batch":
-      await handleBatch(message.events);
+    case "batch": {
+      const events = parseBatchText(message.text);
+      if (events.length !== message.count) log("error", "a batch held another number of events than it was sent with", { expected: message.count, parsed: events.length });
+      await handleBatch(events);
       send({ kind: "ack", seq: message.seq, stats: stats() });
       return;
+    }
     case "flush":
       send({ kind: "flushed", seq: message.seq, stats: stats() });
       return;

@@ -1,8 +1,9 @@
 import { Worker } from "node:worker_threads";
 import type { RequestEvent } from "@tollgate/events";
-import { timeOrderedUuid, type EventStoreConfig, type EventToAppend } from "@tollgate/eventstore";
+import { timeOrderedUuid, type EventStoreConfig } from "@tollgate/eventstore";
 import type { Logger } from "pino";
 import type { AppendWorkerData, AppendWorkerStats, FromAppendWorker, ToAppendWorker } from "./append-protocol.js";
+import { batchLine } from "./batch-text.js";
 import type { EventRecorder } from "./event-recorder.js";
 import type { RecorderConfig } from "./recorder-config.js";
 
@@ -19,16 +20,22 @@ export interface EventRecorderOptions {
 
 const workerUrl = new URL("./append-worker.js", import.meta.url);
 
+interface Batch {
+  text: string;
+  count: number;
+}
+
 /**
- * Group commit through a worker thread. `record` only pushes onto an array; a timer
- * hands the array to the worker every flushIntervalMs (or as soon as it reaches
- * maxBatchSize). Batches stay in memory here until the worker acknowledges them as
- * committed or spooled, and are handed again to a fresh worker if one dies, so a
- * worker crash loses nothing (the store skips ids it already holds).
+ * Group commit through a worker thread. `record` only appends the event's line to the
+ * batch text; a timer hands the text to the worker every flushIntervalMs (or as soon
+ * as it holds maxBatchSize events). Batches stay in memory here until the worker
+ * acknowledges them as committed or spooled, and are handed again to a fresh worker if
+ * one dies, so a worker crash loses nothing (the store skips ids it already holds).
  */
 export class WorkerEventRecorder implements EventRecorder {
-  private buffer: EventToAppend[] = [];
-  private readonly unacked = new Map<number, EventToAppend[]>();
+  private text = "";
+  private count = 0;
+  private readonly unacked = new Map<number, Batch>();
   private readonly waiters = new Map<number, () => void>();
   private seq = 0;
   private worker!: Worker;
@@ -52,10 +59,11 @@ export class WorkerEventRecorder implements EventRecorder {
 
   record(event: RequestEvent): void {
     this.recorded += 1;
-    // Serialized now, while the object is young: a string crosses to the worker as one
-    // copy, and the worker stores it without parsing or re-serializing it.
-    this.buffer.push({ id: this.newId(), type: event.type, version: event.version, data: undefined, serializedData: JSON.stringify(event.data) });
-    if (this.buffer.length >= this.options.recorder.maxBatchSize) this.handOver();
+    // Serialized now, while the object is young, into the batch's one string: it crosses
+    // to the worker as one copy, and the worker stores the data without parsing it.
+    this.text += batchLine(this.newId(), event.type, event.version, JSON.stringify(event.data));
+    this.count += 1;
+    if (this.count >= this.options.recorder.maxBatchSize) this.handOver();
   }
 
   async flush(): Promise<void> {
@@ -82,12 +90,13 @@ export class WorkerEventRecorder implements EventRecorder {
   }
 
   private handOver(): void {
-    if (this.buffer.length === 0) return;
-    const events = this.buffer;
-    this.buffer = [];
+    if (this.count === 0) return;
+    const batch: Batch = { text: this.text, count: this.count };
+    this.text = "";
+    this.count = 0;
     const seq = ++this.seq;
-    this.unacked.set(seq, events);
-    this.worker.postMessage({ kind: "batch", seq, events } satisfies ToAppendWorker);
+    this.unacked.set(seq, batch);
+    this.worker.postMessage({ kind: "batch", seq, text: batch.text, count: batch.count } satisfies ToAppendWorker);
   }
 
   private request(message: ToAppendWorker): Promise<void> {
@@ -141,7 +150,7 @@ export class WorkerEventRecorder implements EventRecorder {
     const waiting = [...this.waiters.keys()];
     this.spawn().then(
       () => {
-        for (const [seq, events] of pending) this.worker.postMessage({ kind: "batch", seq, events } satisfies ToAppendWorker);
+        for (const [seq, batch] of pending) this.worker.postMessage({ kind: "batch", seq, text: batch.text, count: batch.count } satisfies ToAppendWorker);
         for (const seq of waiting) this.worker.postMessage({ kind: "flush", seq } satisfies ToAppendWorker);
       },
       (error: unknown) => this.options.logger.fatal({ err: error }, "append worker could not be restarted"),
