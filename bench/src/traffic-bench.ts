@@ -23,7 +23,7 @@ import { healthProbesAtMost, healthProbesDetailKey, withHealthProbesDiscounted }
 import { startNginx, type NginxServer } from "./nginx-server.js";
 import { processRegistry } from "./process-registry.js";
 import { runBench, type BenchUpstream } from "./run-bench.js";
-import { trafficHealthCheckIntervalMs, trafficLayerConfig, type TrafficAlgorithm } from "./traffic-layer-config.js";
+import { bareOverTargetsConfig, trafficHealthCheckIntervalMs, trafficLayerConfig, type TrafficAlgorithm } from "./traffic-layer-config.js";
 
 /**
  * The traffic-management benchmark (issue 7): what the breaker and load-balancing layer
@@ -44,7 +44,20 @@ import { trafficHealthCheckIntervalMs, trafficLayerConfig, type TrafficAlgorithm
 const weights = [1, 2, 3] as const;
 
 export const trafficComparisons: readonly Comparison[] = [
-  { label: "traffic layer req/s / bare gateway req/s", kind: "ratio", shape: "sat", metric: "requestsPerSec", a: "L", b: "D", unit: "x", target: { op: ">=", value: 0.9 } },
+  { label: "traffic layer req/s / bare gateway req/s", kind: "ratio", shape: "sat", metric: "requestsPerSec", a: "L", b: "D", unit: "x" },
+  {
+    label: "traffic layer req/s / bare gateway over the same 3 targets",
+    kind: "ratio",
+    shape: "sat",
+    metric: "requestsPerSec",
+    a: "L",
+    b: "T",
+    unit: "x",
+    target: { op: ">=", value: 0.9 },
+  },
+  { label: "traffic layer CPU/req / bare gateway over 3 targets CPU/req, saturation", kind: "ratio", shape: "sat", metric: "cpuUsPerRequest", a: "L", b: "T", unit: "x" },
+  { label: "traffic layer CPU/req / bare gateway over 3 targets CPU/req, open loop", kind: "ratio", shape: "rate", metric: "cpuUsPerRequest", a: "L", b: "T", unit: "x" },
+  { label: "bare gateway over 3 targets req/s / bare gateway req/s", kind: "ratio", shape: "sat", metric: "requestsPerSec", a: "T", b: "D", unit: "x" },
   { label: "traffic layer CPU/req / bare gateway CPU/req, saturation", kind: "ratio", shape: "sat", metric: "cpuUsPerRequest", a: "L", b: "D", unit: "x" },
   { label: "traffic layer CPU/req / bare gateway CPU/req, open loop", kind: "ratio", shape: "rate", metric: "cpuUsPerRequest", a: "L", b: "D", unit: "x" },
   { label: "traffic layer p99 added over bare gateway, open loop", kind: "difference", shape: "rate", metric: "p99Us", a: "L", b: "D", unit: "ms" },
@@ -72,7 +85,7 @@ function targetsAsUpstream(servers: readonly NginxServer[]): BenchUpstream {
  * the requests (does the balancer spread them?) and the most health probes it can have
  * sent (the event-log check discounts them from the upstream's count).
  */
-function withTargetAccounting(arm: Arm, servers: readonly NginxServer[]): Arm {
+function withTargetAccounting(arm: Arm, servers: readonly NginxServer[], probeIntervalMs: number | null): Arm {
   let startedAt = 0;
   let servedBefore: number[] = [];
   return {
@@ -94,7 +107,7 @@ function withTargetAccounting(arm: Arm, servers: readonly NginxServer[]): Arm {
           ...report.detail,
           lifetimeMs,
           servedByTarget: servedAfter.map((after, i) => after - (servedBefore[i] ?? 0)),
-          [healthProbesDetailKey]: healthProbesAtMost(lifetimeMs, trafficHealthCheckIntervalMs, servers.length),
+          [healthProbesDetailKey]: probeIntervalMs === null ? 0 : healthProbesAtMost(lifetimeMs, probeIntervalMs, servers.length),
         },
       };
     },
@@ -120,7 +133,7 @@ async function main(options: BenchOptions): Promise<number> {
     const withExtra = (config: Record<string, unknown>): Record<string, unknown> => (options.gatewayConfigExtra ? deepMerge(config, options.gatewayConfigExtra) : config);
     const common = { repoRoot, gatewayMain, upstreamUrl: upstream.url, tmpDir, routePrefix: "/bench", nodeArgs: options.gatewayNodeArgs };
     const layered = (key: string, name: string, algorithm: TrafficAlgorithm, description: string): Arm =>
-      withTargetAccounting(createGatewayArm({ ...common, key, name, description, configExtra: withExtra(trafficLayerConfig(targets, algorithm, "/bench")) }), servers);
+      withTargetAccounting(createGatewayArm({ ...common, key, name, description, configExtra: withExtra(trafficLayerConfig(targets, algorithm, "/bench")) }), servers, trafficHealthCheckIntervalMs);
     const all: Arm[] = [
       createDirectArm(upstream),
       createGatewayArm({
@@ -130,6 +143,17 @@ async function main(options: BenchOptions): Promise<number> {
         description: "Tollgate, one route, an upstream with one target, every traffic setting at its default (no breaker, no active health checks)",
         configExtra: options.gatewayConfigExtra,
       }),
+      withTargetAccounting(
+        createGatewayArm({
+          ...common,
+          key: "T",
+          name: "bare-3-targets",
+          description: "Tollgate, the same route over the same 3 targets, plain round-robin, every other traffic setting at its default (no breaker, no active health checks, no timeouts, no retries)",
+          configExtra: withExtra(bareOverTargetsConfig(targets)),
+        }),
+        servers,
+        null,
+      ),
       layered(
         "L",
         "traffic-layer",
@@ -150,7 +174,7 @@ async function main(options: BenchOptions): Promise<number> {
       const detail = round.stop?.detail;
       if (!detail || !Array.isArray(detail.servedByTarget)) continue;
       log(
-        `  round ${round.round} ${round.arm}: requests per target (weights ${weights.join(":")}) ${(detail.servedByTarget as number[]).join(" / ")}, health probes among them at most ${String(detail[healthProbesDetailKey])}`,
+        `  round ${round.round} ${round.arm}: requests per target (weights ${round.arm === "T" ? "1:1:1" : weights.join(":")}) ${(detail.servedByTarget as number[]).join(" / ")}, health probes among them at most ${String(detail[healthProbesDetailKey])}`,
       );
     }
     log(`\nLoad average before ${formatLoadAverage(loadBefore)}, after ${formatLoadAverage(loadAfter)}.`);

@@ -1,7 +1,7 @@
 import { GatewayConfig } from "@tollgate/gateway";
 import { describe, expect, it } from "vitest";
 import { benchGatewayConfig } from "./gateway-arm.js";
-import { trafficHealthCheckIntervalMs, trafficLayerConfig } from "./traffic-layer-config.js";
+import { bareOverTargetsConfig, trafficHealthCheckIntervalMs, trafficLayerConfig } from "./traffic-layer-config.js";
 
 const targets = [
   { url: "http://127.0.0.1:8081", weight: 1 },
@@ -20,6 +20,17 @@ describe("the traffic bench's gateway configs", () => {
     expect(upstream.circuitBreaker.enabled).toBe(false);
     expect(upstream.healthChecks.active).toBeUndefined();
     expect(upstream.balancing.algorithm).toBe("round-robin");
+    expect(config.routes[0]!.retries.attempts).toBe(0);
+    expect(config.routes[0]!.timeouts).toEqual({});
+  });
+
+  it("points the bare arm over three targets at all three, with nothing else of the layer", () => {
+    const config = parsed(bareOverTargetsConfig(targets));
+    const upstream = config.upstreams.bench!;
+    expect(upstream.targets).toEqual(targets.map(({ url }) => ({ url, weight: 1 })));
+    expect(upstream.balancing.algorithm).toBe("round-robin");
+    expect(upstream.circuitBreaker.enabled).toBe(false);
+    expect(upstream.healthChecks.active).toBeUndefined();
     expect(config.routes[0]!.retries.attempts).toBe(0);
     expect(config.routes[0]!.timeouts).toEqual({});
   });

@@ -44,3 +44,14 @@ export function trafficLayerConfig(targets: readonly WeightedTarget[], algorithm
     ],
   };
 }
+
+/**
+ * The bare gateway pointed at the layered arms' three targets: plain round-robin (equal
+ * weights), every other traffic setting at its default (no breaker, no active health
+ * checks, no route timeouts, no retries). Against it, the layered arm differs only by the
+ * layer: the three upstream processes, which share the machine's cores with the gateway,
+ * are the same on both sides.
+ */
+export function bareOverTargetsConfig(targets: readonly WeightedTarget[]): Record<string, unknown> {
+  return { upstreams: { bench: { targets: targets.map(({ url }) => ({ url, weight: 1 })) } } };
+}
