@@ -85,7 +85,7 @@ function targetsAsUpstream(servers: readonly NginxServer[]): BenchUpstream {
  * the requests (does the balancer spread them?) and the most health probes it can have
  * sent (the event-log check discounts them from the upstream's count).
  */
-function withTargetAccounting(arm: Arm, servers: readonly NginxServer[], probeIntervalMs: number | null): Arm {
+function withTargetAccounting(arm: Arm, servers: readonly NginxServer[], targetWeights: readonly number[], probeIntervalMs: number | null): Arm {
   let startedAt = 0;
   let servedBefore: number[] = [];
   return {
@@ -107,6 +107,7 @@ function withTargetAccounting(arm: Arm, servers: readonly NginxServer[], probeIn
           ...report.detail,
           lifetimeMs,
           servedByTarget: servedAfter.map((after, i) => after - (servedBefore[i] ?? 0)),
+          targetWeights,
           [healthProbesDetailKey]: probeIntervalMs === null ? 0 : healthProbesAtMost(lifetimeMs, probeIntervalMs, servers.length),
         },
       };
@@ -133,7 +134,7 @@ async function main(options: BenchOptions): Promise<number> {
     const withExtra = (config: Record<string, unknown>): Record<string, unknown> => (options.gatewayConfigExtra ? deepMerge(config, options.gatewayConfigExtra) : config);
     const common = { repoRoot, gatewayMain, upstreamUrl: upstream.url, tmpDir, routePrefix: "/bench", nodeArgs: options.gatewayNodeArgs };
     const layered = (key: string, name: string, algorithm: TrafficAlgorithm, description: string): Arm =>
-      withTargetAccounting(createGatewayArm({ ...common, key, name, description, configExtra: withExtra(trafficLayerConfig(targets, algorithm, "/bench")) }), servers, trafficHealthCheckIntervalMs);
+      withTargetAccounting(createGatewayArm({ ...common, key, name, description, configExtra: withExtra(trafficLayerConfig(targets, algorithm, "/bench")) }), servers, weights, trafficHealthCheckIntervalMs);
     const all: Arm[] = [
       createDirectArm(upstream),
       createGatewayArm({
@@ -152,6 +153,7 @@ async function main(options: BenchOptions): Promise<number> {
           configExtra: withExtra(bareOverTargetsConfig(targets)),
         }),
         servers,
+        servers.map(() => 1),
         null,
       ),
       layered(
@@ -174,7 +176,7 @@ async function main(options: BenchOptions): Promise<number> {
       const detail = round.stop?.detail;
       if (!detail || !Array.isArray(detail.servedByTarget)) continue;
       log(
-        `  round ${round.round} ${round.arm}: requests per target (weights ${round.arm === "T" ? "1:1:1" : weights.join(":")}) ${(detail.servedByTarget as number[]).join(" / ")}, health probes among them at most ${String(detail[healthProbesDetailKey])}`,
+        `  round ${round.round} ${round.arm}: requests per target (weights ${(detail.targetWeights as number[]).join(":")}) ${(detail.servedByTarget as number[]).join(" / ")}, health probes among them at most ${String(detail[healthProbesDetailKey])}`,
       );
     }
     log(`\nLoad average before ${formatLoadAverage(loadBefore)}, after ${formatLoadAverage(loadAfter)}.`);

@@ -5,6 +5,7 @@ import { performance } from "node:perf_hooks";
 import { generateApiKey } from "@tollgate/control-plane";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { authGatewayConfig } from "./support/auth-e2e-stack.js";
 import { startControlPlaneProcess, type ControlPlaneProcess } from "./support/control-plane-process.js";
 import { startGatewayProcess, type GatewayProcess } from "./support/gateway-process.js";
 import { startUpstream, type UpstreamServer } from "./support/upstream-server.js";
@@ -88,16 +89,13 @@ describe("gateway authentication and authorization against a live control plane 
     });
     cp = await startControlPlaneProcess({ adminTokens: [{ name: "ops", token: adminToken, access: "write" }], logging: { level: "debug" } });
     gateway = await startGatewayProcess({
-      config: {
-        logLevel: "debug",
-        accessLog: "all",
-        eventStore: { kind: "sqlite", file: cp.eventsFile },
+      config: authGatewayConfig(cp.eventsFile, {
         upstreams: { orders: { targets: [upstream.url] } },
         routes: [
           { id: "orders", match: { pathPrefix: "/orders" }, upstream: "orders", auth: [{ type: "api-key", queryParam: "api_key" }] },
           { id: "open", match: { pathPrefix: "/open" }, upstream: "orders" },
         ],
-      },
+      }),
     });
   });
 

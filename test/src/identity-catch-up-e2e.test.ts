@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readEvents, requestEvents, type Json } from "./support/auth-e2e-stack.js";
+import { authGatewayConfig, readEvents, requestEvents, type Json } from "./support/auth-e2e-stack.js";
 import { startControlPlaneProcess, type ControlPlaneProcess } from "./support/control-plane-process.js";
 import { startGatewayProcess, type GatewayProcess } from "./support/gateway-process.js";
 import { startUpstream, type UpstreamServer } from "./support/upstream-server.js";
@@ -69,13 +69,10 @@ describe("a gateway started on a control-plane history catches up before it repo
   it("turns ready only at the last control-plane event, and decides the very first requests with all of it", async () => {
     expect(lastControlPosition).toBeGreaterThanOrEqual(keyCount + keyCount / 2 + 6);
     gateway = await startGatewayProcess({
-      config: {
-        logLevel: "debug",
-        accessLog: "all",
-        eventStore: { kind: "sqlite", file: cp.eventsFile },
+      config: authGatewayConfig(cp.eventsFile, {
         upstreams: { orders: { targets: [upstream.url] } },
         routes: [{ id: "orders", match: { pathPrefix: "/orders" }, upstream: "orders", auth: [{ type: "api-key" }] }],
-      },
+      }),
     });
     const readiness = await waitFor("the gateway to be ready", async () => {
       const response = await fetch(`${gateway!.statusUrl}/readyz`);

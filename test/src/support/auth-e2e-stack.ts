@@ -47,6 +47,15 @@ export interface AuthStack {
 const adminToken = `e2e-auth-admin-${randomBytes(12).toString("hex")}`;
 
 /**
+ * The gateway config of the authentication end-to-end suites: debug logs and every
+ * request in the access log (so that the secrets search reads them all), on the shared
+ * SQLite log, with `config` (upstreams, routes) over it.
+ */
+export function authGatewayConfig(eventsFile: string, config: Record<string, unknown>): Record<string, unknown> {
+  return { logLevel: "debug", accessLog: "all", eventStore: { kind: "sqlite", file: eventsFile }, ...config };
+}
+
+/**
  * A control plane, a gateway and an upstream as real processes on one SQLite file,
  * for the authentication end-to-end suites. `gatewayConfig` gets the upstream's URL.
  */
@@ -75,7 +84,7 @@ export async function startAuthStack(options: {
   let gateway: GatewayProcess;
   try {
     gateway = await startGatewayProcess({
-      config: { logLevel: "debug", accessLog: "all", eventStore: { kind: "sqlite", file: cp.eventsFile }, ...options.gatewayConfig(upstream.url) },
+      config: authGatewayConfig(cp.eventsFile, options.gatewayConfig(upstream.url)),
     });
   } catch (error) {
     await cp.cleanup();
