@@ -20,10 +20,12 @@ import type { ApiKeyRecord } from "../policies/api-key/api-key-authenticator.js"
 import type { EntitledPlan, EntitledSubscription } from "../policies/authorization/authorization-step.js";
 import type { PlanLimits } from "../policies/plan-limits.js";
 
-/** An issued API key, by the SHA-256 of the key. */
+/**
+ * An issued API key, found by the SHA-256 of the key. Only what a request needs: one of
+ * these is held per key, so every field is paid for ten thousand times over (the key's
+ * id, hash and prefix stay in its credential's state).
+ */
 export interface ApiKeyEntry extends ApiKeyRecord {
-  readonly hash: string;
-  readonly keyId: string;
   readonly scopes: null;
 }
 
@@ -299,8 +301,11 @@ export class IdentityIndex {
 
   #applySubscription(subscriptionId: string, event: SubscriptionEvent): void {
     const before = this.#subscriptions.get(subscriptionId) ?? null;
-    const after = evolveSubscription(before, event);
-    if (after === null) return;
+    const evolved = evolveSubscription(before, event);
+    if (evolved === null) return;
+    // Every subscription to a plan shares the plan's own id string, not a copy per event.
+    const planId = this.#plans.get(evolved.planId)?.planId;
+    const after = planId === undefined || planId === evolved.planId ? evolved : { ...evolved, planId };
     this.#subscriptions.set(subscriptionId, after);
     if (before !== null && before.consumerId !== after.consumerId) this.#setSubscriptionOf(before.consumerId, subscriptionId, null);
     this.#setSubscriptionOf(after.consumerId, subscriptionId, after.status === "cancelled" ? null : after);
@@ -308,19 +313,21 @@ export class IdentityIndex {
 
   /**
    * Replaces (or removes, or appends) one subscription in its consumer's list. The list
-   * is replaced, not mutated, so a list handed to a request stays as it was.
+   * is replaced, not mutated, so a list handed to a request stays as it was. Each list
+   * is allocated at its exact length (`slice`, `concat`, `with`): one is held per
+   * consumer, and a spread or a filter would leave room for a dozen more in each.
    */
   #setSubscriptionOf(consumerId: string, subscriptionId: string, subscription: Subscription | null): void {
     const current = this.#subscriptionsByConsumer.get(consumerId) ?? noSubscriptions;
     const at = current.findIndex((entry) => entry.subscriptionId === subscriptionId);
-    let next: EntitledSubscription[];
+    let next: readonly EntitledSubscription[];
     if (subscription === null) {
       if (at === -1) return;
-      next = current.filter((_, index) => index !== at);
+      next = current.slice(0, at).concat(current.slice(at + 1));
     } else if (at === -1) {
-      next = [...current, subscription];
+      next = current.concat(subscription);
     } else {
-      next = current.map((entry, index) => (index === at ? subscription : entry));
+      next = current.with(at, subscription);
     }
     if (next.length === 0) this.#subscriptionsByConsumer.delete(consumerId);
     else this.#subscriptionsByConsumer.set(consumerId, next);
@@ -335,8 +342,6 @@ export class IdentityIndex {
         const last = credential.keys.length - 1;
         credential.keys.forEach((key, index) => {
           this.#apiKeys.set(key.hash, {
-            hash: key.hash,
-            keyId: key.keyId,
             consumerId,
             credentialId,
             scopes: null,
