@@ -189,7 +189,8 @@ export class QuotaLimiter {
 
   /** True while quotas are decided without the shared store, until it is tried again. */
   storeKnownDown(): boolean {
-    return this.#storeDownUntil > this.#clock.epochMs();
+    // 0 until the store first fails: until then, asked on every request, it costs no clock read.
+    return this.#storeDownUntil !== 0 && this.#storeDownUntil > this.#clock.epochMs();
   }
 
   /** The limiter's clock. */
@@ -270,22 +271,23 @@ export class QuotaLimiter {
     const { limit, enforcement } = subject.quota;
     const outcome: QuotaOutcome = !count.admitted ? "exceeded" : count.used > limit && enforcement === "overage" ? "overage" : "admitted";
     const resetSeconds = this.#resetSeconds(window);
+    const remaining = Math.max(0, limit - count.used);
+    const retryAfterSeconds = count.admitted ? null : Math.max(1, resetSeconds);
     const decision: QuotaDecision = {
       outcome,
       allowed: count.admitted,
       name: quotaName(subject.quota),
       limit,
       used: count.used,
-      remaining: Math.max(0, limit - count.used),
+      remaining,
       window,
       resetSeconds,
       decidedBy,
-      retryAfterSeconds: count.admitted ? null : Math.max(1, resetSeconds),
-      headers: {},
+      retryAfterSeconds,
+      headers: quotaHeaders(limit, remaining, resetSeconds, retryAfterSeconds),
     };
-    const withHeaders = { ...decision, headers: quotaHeaders(decision) };
-    this.#metrics?.decided(withHeaders);
-    return withHeaders;
+    this.#metrics?.decided(decision);
+    return decision;
   }
 
   #resetSeconds(window: QuotaWindow): number {

@@ -11,7 +11,8 @@ import type { QuotaDecision, QuotaMetricsSink } from "./quota-limiter.js";
 export class QuotaMetrics implements QuotaMetricsSink {
   readonly #decisions: CounterFamily;
   readonly #failures: CounterSeries;
-  readonly #cache = new Map<string, CounterSeries>();
+  /** Series handles by quota, outcome and who decided, so a decision costs three Map lookups and builds no key string. */
+  readonly #series = new Map<string, Map<string, Map<string, CounterSeries>>>();
 
   constructor(registry: Registry) {
     this.#decisions = new CounterFamily("tollgate_quota_decisions_total", "Quota decisions by quota, outcome and who decided", registry);
@@ -19,11 +20,21 @@ export class QuotaMetrics implements QuotaMetricsSink {
   }
 
   decided(decision: QuotaDecision): void {
-    const key = `${decision.name}\0${decision.outcome}\0${decision.decidedBy}`;
-    let series = this.#cache.get(key);
+    const { name, outcome, decidedBy } = decision;
+    let byOutcome = this.#series.get(name);
+    if (byOutcome === undefined) {
+      byOutcome = new Map();
+      this.#series.set(name, byOutcome);
+    }
+    let byDecider = byOutcome.get(outcome);
+    if (byDecider === undefined) {
+      byDecider = new Map();
+      byOutcome.set(outcome, byDecider);
+    }
+    let series = byDecider.get(decidedBy);
     if (series === undefined) {
-      series = this.#decisions.labels({ quota: decision.name, outcome: decision.outcome, decided_by: decision.decidedBy });
-      this.#cache.set(key, series);
+      series = this.#decisions.labels({ quota: name, outcome, decided_by: decidedBy });
+      byDecider.set(decidedBy, series);
     }
     series.value += 1;
   }

@@ -37,21 +37,34 @@ export class MemoryLimiterStore implements LimiterStore {
 
   consume(checks: readonly LimitCheck[], cost: number): LimitVerdict[] {
     const now = this.#clock.epochMs();
-    const evaluations: LimitEvaluation[] = [];
+    // Called on every request of a limited route: one pass builds the verdicts and keeps
+    // the evaluations for the commit, in arrays of their final length (an array grown by
+    // push starts with room for 16), and a counter's entry is updated in place.
+    const evaluations = new Array<LimitEvaluation>(checks.length);
+    const verdicts = new Array<LimitVerdict>(checks.length);
     let allowed = true;
-    for (const check of checks) {
+    for (let index = 0; index < checks.length; index++) {
+      const check = checks[index] as LimitCheck;
       const entry = this.#entries.get(check.key);
       const evaluation = evaluateLimit(check.shape, entry !== undefined && entry.expiresAt > now ? entry.state : undefined, now, cost);
       if (!evaluation.allowed) allowed = false;
-      evaluations.push(evaluation);
+      evaluations[index] = evaluation;
+      verdicts[index] = { allowed: evaluation.allowed, remaining: evaluation.remaining, resetMs: evaluation.resetMs, retryAfterMs: evaluation.retryAfterMs };
     }
     if (allowed) {
-      checks.forEach((check, index) => {
-        const evaluation = evaluations[index] as LimitEvaluation;
-        this.#entries.set(check.key, { state: evaluation.next, expiresAt: evaluation.expiresAt });
-      });
+      for (let index = 0; index < checks.length; index++) {
+        const { key } = checks[index] as LimitCheck;
+        const { next, expiresAt } = evaluations[index] as LimitEvaluation;
+        const entry = this.#entries.get(key);
+        if (entry === undefined) {
+          this.#entries.set(key, { state: next, expiresAt });
+        } else {
+          entry.state = next;
+          entry.expiresAt = expiresAt;
+        }
+      }
     }
-    return evaluations.map(({ allowed: ok, remaining, resetMs, retryAfterMs }) => ({ allowed: ok, remaining, resetMs, retryAfterMs }));
+    return verdicts;
   }
 
   /** Drops counters whose state has expired. */

@@ -5,7 +5,7 @@ import type { LimitCheck, LimitVerdict, LimiterStore } from "./limiter-store.js"
 import type { MemoryLimiterStore } from "./memory-limiter-store.js";
 import type { StoreFailureMode } from "./rate-limit-policy-config.js";
 import { rateLimitKey, type RateLimitRule, type RateLimitSubject } from "./rate-limit-rule.js";
-import { rateLimitHeaders } from "./rate-limit-headers.js";
+import { rateLimitHeaders, rateLimitPolicy } from "./rate-limit-headers.js";
 
 /** One limit's state after a decision, for headers, logs and tests. */
 export interface RateLimitReport {
@@ -97,6 +97,12 @@ const noLimits: RateLimitDecision = Object.freeze({
   headers: {},
 });
 
+/** `rejectedBy` of every decision no limit refused. */
+const noneRejected: readonly string[] = Object.freeze([]);
+
+/** RateLimit-Policy by rule list (see MultiLimiter's #finish). */
+const policies = new WeakMap<readonly RateLimitRule[], string>();
+
 /**
  * Decides all of a request's rate limits together (for example 10/s and 1000/h, from
  * the plan and the route) and counts the request against all of them or none.
@@ -127,6 +133,8 @@ export class MultiLimiter {
   readonly #clock: Pick<Clock, "epochMs">;
   readonly #logger: Logger | undefined;
   readonly #metrics: RateLimitMetricsSink | undefined;
+  /** Each rule's checks by the id its key ends with (see #check). */
+  readonly #checksByRule = new WeakMap<RateLimitRule, Map<string, LimitCheck>>();
   #storeDownUntil = 0;
   #outage: Outage | null = null;
 
@@ -176,7 +184,8 @@ export class MultiLimiter {
     const cost = options.cost ?? 1;
     const checks = this.#checks(rules, subject);
     const mode = options.onStoreFailure ?? this.#defaultMode;
-    if (this.#storeDownUntil > this.#clock.epochMs()) return this.#withoutStore(rules, checks, cost, mode, subject.routeId);
+    // 0 until the store first fails: a store that never did (the memory store) costs no clock read here.
+    if (this.#storeDownUntil !== 0 && this.#storeDownUntil > this.#clock.epochMs()) return this.#withoutStore(rules, checks, cost, mode, subject.routeId);
     return new PreparedLimits(rules, checks, cost, mode, subject.routeId);
   }
 
@@ -198,16 +207,43 @@ export class MultiLimiter {
   }
 
   #checks(rules: readonly RateLimitRule[], subject: RateLimitSubject): LimitCheck[] {
-    const checks: LimitCheck[] = [];
-    for (const rule of rules) {
-      const key = rateLimitKey(this.#prefix, rule, subject);
+    // Of its final length: an array grown by push starts with room for 16, on every request.
+    const checks = new Array<LimitCheck>(rules.length);
+    for (let index = 0; index < rules.length; index++) {
+      const rule = rules[index] as RateLimitRule;
+      const check = this.#check(rule, subject);
       // The same counter twice in one atomic step would be read twice and written once.
-      for (const earlier of checks) {
-        if (earlier.key === key) throw new Error(`rate limit rules must be distinct: ${rules.map((r) => `${r.source}/${r.name}`).join(", ")}`);
+      for (let earlier = 0; earlier < index; earlier++) {
+        if ((checks[earlier] as LimitCheck).key === check.key) throw new Error(`rate limit rules must be distinct: ${rules.map((r) => `${r.source}/${r.name}`).join(", ")}`);
       }
-      checks.push({ key, shape: shapeOf(rule) });
+      checks[index] = check;
     }
     return checks;
+  }
+
+  /**
+   * A rule's check for a subject. A key whose only variable part is a consumer, plan or
+   * route id (ids the identity index and the config bound) is kept and reused: a key
+   * built for each request is a new string, which the store's Map must hash and compare
+   * character by character (measured: most of the memory store's time per request),
+   * where a kept one has its hash already. Keys by client IP, which any caller can vary,
+   * are built each time. A rule keeps at most `maxKeptChecks`, dropped all at once.
+   */
+  #check(rule: RateLimitRule, subject: RateLimitSubject): LimitCheck {
+    const id = keptKeyId(rule, subject);
+    if (id === null) return { key: rateLimitKey(this.#prefix, rule, subject), shape: shapeOf(rule) };
+    let kept = this.#checksByRule.get(rule);
+    if (kept === undefined) {
+      kept = new Map();
+      this.#checksByRule.set(rule, kept);
+    }
+    let check = kept.get(id);
+    if (check === undefined) {
+      check = { key: rateLimitKey(this.#prefix, rule, subject), shape: shapeOf(rule) };
+      if (kept.size >= maxKeptChecks) kept.clear();
+      kept.set(id, check);
+    }
+    return check;
   }
 
   #withoutStore(
@@ -265,18 +301,30 @@ export class MultiLimiter {
         retryAfterSeconds: verdict.allowed ? 0 : Math.max(1, Math.ceil(verdict.retryAfterMs / 1_000)),
       };
     });
-    const refused = reports.filter((report) => !report.allowed);
     let fired: RateLimitReport | null = null;
-    for (const report of refused) if (fired === null || report.retryAfterSeconds > fired.retryAfterSeconds) fired = report;
+    let rejectedBy: string[] | null = null;
+    for (const report of reports) {
+      if (report.allowed) continue;
+      if (fired === null || report.retryAfterSeconds > fired.retryAfterSeconds) fired = report;
+      (rejectedBy ??= []).push(report.name);
+    }
+    // The store decides with the step's rule list, the same array for every request of
+    // a plan, so its RateLimit-Policy is built once; the insurance rules are rebuilt for
+    // every decision, with their own points.
+    let policy = decidedBy === "store" ? policies.get(rules) : undefined;
+    if (policy === undefined) {
+      policy = rateLimitPolicy(reports);
+      if (decidedBy === "store") policies.set(rules, policy);
+    }
     const decision: RateLimitDecision = {
       outcome: fired === null ? "admitted" : "limited",
       allowed: fired === null,
       limit: fired?.name ?? null,
-      rejectedBy: refused.map((report) => report.name),
+      rejectedBy: rejectedBy ?? noneRejected,
       decidedBy,
       retryAfterSeconds: fired?.retryAfterSeconds ?? null,
       reports,
-      headers: rateLimitHeaders(reports, fired),
+      headers: rateLimitHeaders(reports, fired, policy),
     };
     this.#metrics?.decided(routeId, decision);
     return decision;
@@ -323,6 +371,24 @@ export class PreparedLimits {
     readonly mode: StoreFailureMode,
     readonly routeId: string,
   ) {}
+}
+
+/** Checks kept per rule (see MultiLimiter's #check): about 130 bytes each. */
+const maxKeptChecks = 10_000;
+
+/** The one id a rule's key for `subject` varies with, when it is not the client IP; null otherwise. */
+function keptKeyId(rule: RateLimitRule, subject: RateLimitSubject): string | null {
+  switch (rule.scope) {
+    case "consumer":
+      return subject.consumerId;
+    case "plan":
+      return subject.planId;
+    case "route":
+      return subject.routeId;
+    case "consumer-route":
+    case "ip":
+      return null;
+  }
 }
 
 /** A rule's shape for the stores, built once per rule object: rules are compiled once per plan or route. */

@@ -11,7 +11,7 @@ import type { RateLimitReport } from "./multi-limiter.js";
  * (`10;w=1, 1000;w=3600`) so a client can see them all. Reset and Retry-After are
  * delta-seconds, rounded up.
  */
-export function rateLimitHeaders(reports: readonly RateLimitReport[], fired: RateLimitReport | null): Record<string, string> {
+export function rateLimitHeaders(reports: readonly RateLimitReport[], fired: RateLimitReport | null, policy: string): Record<string, string> {
   let shown = fired;
   if (shown === null) {
     for (const report of reports) {
@@ -29,8 +29,13 @@ export function rateLimitHeaders(reports: readonly RateLimitReport[], fired: Rat
     "ratelimit-limit": String(shown.limit),
     "ratelimit-remaining": String(shown.remaining),
     "ratelimit-reset": String(shown.resetSeconds),
-    "ratelimit-policy": reports.map((report) => `${report.limit};w=${report.windowSeconds}`).join(", "),
+    "ratelimit-policy": policy,
   };
   if (fired !== null) headers["retry-after"] = String(fired.retryAfterSeconds);
   return headers;
+}
+
+/** The RateLimit-Policy field of `reports`' limits: it depends only on the rules, so the limiter keeps it per rule list. */
+export function rateLimitPolicy(reports: readonly RateLimitReport[]): string {
+  return reports.map((report) => `${report.limit};w=${report.windowSeconds}`).join(", ");
 }

@@ -14,8 +14,12 @@ export class RateLimitMetrics implements RateLimitMetricsSink {
   readonly #decisions: CounterFamily;
   readonly #rejections: CounterFamily;
   readonly #failures: CounterSeries;
-  /** Series handles by label values, so a decision costs one Map lookup per counter. */
-  readonly #cache = new Map<string, CounterSeries>();
+  /**
+   * Series handles by route, then outcome and who decided (or the limit that fired), so
+   * a decision costs a few Map lookups and builds no key string.
+   */
+  readonly #decisionSeries = new Map<string, Map<string, Map<string, CounterSeries>>>();
+  readonly #rejectionSeries = new Map<string, Map<string, CounterSeries>>();
 
   constructor(registry: Registry) {
     this.#decisions = new CounterFamily("tollgate_rate_limit_decisions_total", "Rate limit decisions by route, outcome and who decided", registry);
@@ -24,24 +28,36 @@ export class RateLimitMetrics implements RateLimitMetricsSink {
   }
 
   decided(routeId: string, decision: RateLimitDecision): void {
-    this.#series(this.#decisions, `d\0${routeId}\0${decision.outcome}\0${decision.decidedBy}`, {
-      route: routeId,
-      outcome: decision.outcome,
-      decided_by: decision.decidedBy,
-    }).value += 1;
-    if (decision.limit !== null) this.#series(this.#rejections, `r\0${routeId}\0${decision.limit}`, { route: routeId, limit: decision.limit }).value += 1;
+    const { outcome, decidedBy, limit } = decision;
+    const byOutcome = mapIn(this.#decisionSeries, routeId);
+    const byDecider = mapIn(byOutcome, outcome);
+    let series = byDecider.get(decidedBy);
+    if (series === undefined) {
+      series = this.#decisions.labels({ route: routeId, outcome, decided_by: decidedBy });
+      byDecider.set(decidedBy, series);
+    }
+    series.value += 1;
+    if (limit === null) return;
+    const byLimit = mapIn(this.#rejectionSeries, routeId);
+    let rejections = byLimit.get(limit);
+    if (rejections === undefined) {
+      rejections = this.#rejections.labels({ route: routeId, limit });
+      byLimit.set(limit, rejections);
+    }
+    rejections.value += 1;
   }
 
   storeFailed(): void {
     this.#failures.value += 1;
   }
+}
 
-  #series(family: CounterFamily, key: string, labels: Record<string, string>): CounterSeries {
-    let series = this.#cache.get(key);
-    if (series === undefined) {
-      series = family.labels(labels);
-      this.#cache.set(key, series);
-    }
-    return series;
+/** The inner map of `outer` at `key`, created on first use. */
+function mapIn<Value>(outer: Map<string, Map<string, Value>>, key: string): Map<string, Value> {
+  let inner = outer.get(key);
+  if (inner === undefined) {
+    inner = new Map();
+    outer.set(key, inner);
   }
+  return inner;
 }

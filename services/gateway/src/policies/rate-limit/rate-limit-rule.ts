@@ -49,23 +49,46 @@ export function planRateLimitRules(planId: string, rateLimits: readonly RateLimi
  * Ids are EntityIds (no `|`), and `|` separates the parts, so keys cannot collide.
  */
 export function rateLimitKey(prefix: string, rule: RateLimitRule, subject: RateLimitSubject): string {
-  return `${prefix}${rule.source}|${rule.name}|${rule.algorithm}|${rule.windowSeconds}|${scopeKey(rule.scope, subject)}`;
+  const heads = keyHeadsOf(prefix, rule);
+  const consumer = subject.consumerId;
+  switch (rule.scope) {
+    case "plan":
+      return subject.planId === null ? heads.ip + subject.clientIp : heads.plan + subject.planId;
+    case "consumer":
+      return consumer === null ? heads.ip + subject.clientIp : heads.consumer + consumer;
+    case "route":
+      return heads.route + subject.routeId;
+    case "consumer-route":
+      return (consumer === null ? heads.ip + subject.clientIp : heads.consumer + consumer) + "|route=" + subject.routeId;
+    case "ip":
+      return heads.ip + subject.clientIp;
+  }
 }
 
-function scopeKey(scope: RateLimitScope, subject: RateLimitSubject): string {
-  const consumer = subject.consumerId;
-  switch (scope) {
-    case "plan":
-      return subject.planId === null ? `ip=${subject.clientIp}` : `plan=${subject.planId}`;
-    case "consumer":
-      return consumer === null ? `ip=${subject.clientIp}` : `consumer=${consumer}`;
-    case "route":
-      return `route=${subject.routeId}`;
-    case "consumer-route":
-      return `${consumer === null ? `ip=${subject.clientIp}` : `consumer=${consumer}`}|route=${subject.routeId}`;
-    case "ip":
-      return `ip=${subject.clientIp}`;
+/** A rule's key up to the subject's id, per kind of id. */
+interface KeyHeads {
+  readonly prefix: string;
+  readonly plan: string;
+  readonly consumer: string;
+  readonly route: string;
+  readonly ip: string;
+}
+
+/**
+ * The parts of a rule's keys that do not depend on the request, joined once per rule
+ * (rules are compiled once per plan or route): every request builds its keys, and a
+ * key built from all its parts each time cost several intermediate strings.
+ */
+const keyHeads = new WeakMap<RateLimitRule, KeyHeads>();
+
+function keyHeadsOf(prefix: string, rule: RateLimitRule): KeyHeads {
+  let heads = keyHeads.get(rule);
+  if (heads === undefined || heads.prefix !== prefix) {
+    const head = `${prefix}${rule.source}|${rule.name}|${rule.algorithm}|${rule.windowSeconds}|`;
+    heads = { prefix, plan: `${head}plan=`, consumer: `${head}consumer=`, route: `${head}route=`, ip: `${head}ip=` };
+    keyHeads.set(rule, heads);
   }
+  return heads;
 }
 
 /** A route's own limits (its `rateLimit.limits`), as rules. */

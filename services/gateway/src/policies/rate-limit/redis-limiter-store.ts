@@ -19,7 +19,7 @@ export interface RedisLimiterStoreOptions {
   clock?: Pick<Clock, "epochMs">;
 }
 
-const sha = createHash("sha1").update(multiLimitScript).digest("hex");
+const script = { script: multiLimitScript, sha: createHash("sha1").update(multiLimitScript).digest("hex") };
 
 /**
  * Counters in Redis, shared by every gateway. Each request is one EVALSHA of the
@@ -42,9 +42,8 @@ export class RedisLimiterStore implements LimiterStore {
   }
 
   async consume(checks: readonly LimitCheck[], cost: number): Promise<readonly LimitVerdict[]> {
-    const args: (string | number)[] = [this.#clock === undefined ? "" : this.#clock.epochMs(), cost, quotaCodes.none, 0, 0];
-    for (const { shape } of checks) args.push(algorithmCodes[shape.algorithm], shape.points, shape.windowMs);
-    const reply = await runScript(this.#client, { script: multiLimitScript, sha }, checks.map((check) => check.key), args, this.#timeoutMs);
+    const args = scriptArgs(this.#clock === undefined ? "" : this.#clock.epochMs(), cost, quotaCodes.none, 0, 0, checks);
+    const reply = await runScript(this.#client, script, scriptKeys(checks, null), args, this.#timeoutMs);
     return parseReply(reply, checks.length, false).verdicts;
   }
 
@@ -56,11 +55,9 @@ export class RedisLimiterStore implements LimiterStore {
    * created).
    */
   async consumeWithQuota(checks: readonly LimitCheck[], cost: number, quota: QuotaCheck): Promise<{ verdicts: readonly LimitVerdict[]; quota: QuotaCount | null }> {
-    const args: (string | number)[] = [this.#clock === undefined ? "" : this.#clock.epochMs(), cost, quotaCodes[quota.enforcement], quota.limit, Math.max(1, Math.ceil(quota.ttlMs))];
-    for (const { shape } of checks) args.push(algorithmCodes[shape.algorithm], shape.points, shape.windowMs);
-    const keys = checks.map((check) => check.key);
-    keys.push(quota.key);
-    const reply = await runScript(this.#client, { script: multiLimitScript, sha }, keys, args, this.#timeoutMs);
+    const now = this.#clock === undefined ? "" : this.#clock.epochMs();
+    const args = scriptArgs(now, cost, quotaCodes[quota.enforcement], quota.limit, Math.max(1, Math.ceil(quota.ttlMs)), checks);
+    const reply = await runScript(this.#client, script, scriptKeys(checks, quota.key), args, this.#timeoutMs);
     return parseReply(reply, checks.length, true);
   }
 
@@ -79,20 +76,47 @@ export interface QuotaCheck {
   readonly ttlMs: number;
 }
 
+/**
+ * The script's KEYS and ARGV (see multi-limit-script.ts), built on every request: in
+ * arrays of their final length, since one grown by push starts with room for 16.
+ */
+function scriptKeys(checks: readonly LimitCheck[], quotaKey: string | null): string[] {
+  const keys = new Array<string>(checks.length + (quotaKey === null ? 0 : 1));
+  for (let index = 0; index < checks.length; index++) keys[index] = (checks[index] as LimitCheck).key;
+  if (quotaKey !== null) keys[checks.length] = quotaKey;
+  return keys;
+}
+
+function scriptArgs(now: number | "", cost: number, quotaCode: number, quotaLimit: number, quotaTtlMs: number, checks: readonly LimitCheck[]): (string | number)[] {
+  const args = new Array<string | number>(5 + 3 * checks.length);
+  args[0] = now;
+  args[1] = cost;
+  args[2] = quotaCode;
+  args[3] = quotaLimit;
+  args[4] = quotaTtlMs;
+  for (let index = 0; index < checks.length; index++) {
+    const { shape } = checks[index] as LimitCheck;
+    args[5 + 3 * index] = algorithmCodes[shape.algorithm];
+    args[6 + 3 * index] = shape.points;
+    args[7 + 3 * index] = shape.windowMs;
+  }
+  return args;
+}
+
 function parseReply(reply: unknown, count: number, withQuota: boolean): { verdicts: LimitVerdict[]; quota: QuotaCount | null } {
   if (!Array.isArray(reply) || reply.length !== 2 + 4 * count + (withQuota ? 2 : 0) || !reply.every((value) => typeof value === "number")) {
     throw new Error(`unexpected reply from the rate limit script: ${JSON.stringify(reply)}`);
   }
   const numbers = reply;
-  const verdicts: LimitVerdict[] = [];
+  const verdicts = new Array<LimitVerdict>(count);
   for (let index = 0; index < count; index++) {
     const at = 2 + 4 * index;
-    verdicts.push({
+    verdicts[index] = {
       allowed: numbers[at] === 1,
       remaining: numbers[at + 1] as number,
       resetMs: numbers[at + 2] as number,
       retryAfterMs: numbers[at + 3] as number,
-    });
+    };
   }
   if (!withQuota) return { verdicts, quota: null };
   const admitted = numbers[2 + 4 * count] as number;

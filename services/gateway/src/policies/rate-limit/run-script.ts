@@ -12,13 +12,9 @@ export function runScript(
   args: readonly (string | number)[],
   timeoutMs: number,
 ): Promise<unknown> {
-  const call = async (): Promise<unknown> => {
-    try {
-      return await client.evalsha(sha, keys.length, ...keys, ...args);
-    } catch (error) {
-      if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
-      return await client.eval(script, keys.length, ...keys, ...args);
-    }
-  };
-  return withTimeout(call(), timeoutMs);
+  const reply = client.evalsha(sha, keys.length, ...keys, ...args).catch((error: unknown) => {
+    if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
+    return client.eval(script, keys.length, ...keys, ...args);
+  });
+  return withTimeout(reply, timeoutMs);
 }
