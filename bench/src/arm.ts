@@ -10,9 +10,22 @@ export interface Arm {
   readonly name: string;
   /** One line: what this arm is. */
   readonly description: string;
+  /**
+   * The upstream this arm forwards to, or is (the direct arm), when the bench counts what
+   * it served. Every arm has one of its own: the arms of a round are all running while
+   * they take turns under load, so a shared upstream could not tell their requests apart.
+   */
+  readonly upstream?: BenchUpstream;
   start(): Promise<RunningArm>;
   /** Stops what start() started (gracefully: an arm with an event log flushes it) and reports on it. */
   stop(): Promise<ArmStopReport>;
+}
+
+export interface BenchUpstream {
+  /** Root pid of the upstream's process tree. */
+  pid: number;
+  /** Requests it has served so far; used to count what an arm forwarded. */
+  requestsServed(): Promise<number>;
 }
 
 export interface RunningArm {

@@ -16,6 +16,7 @@ describe("parseBenchOptions", () => {
       openLoopConnections: 50,
       warmupS: 2,
       settleS: 1,
+      sliceS: 2,
       arms: null,
       order: "fixed",
       gatewayConfigExtra: null,
@@ -59,6 +60,7 @@ describe("parseBenchOptions", () => {
   it("rejects bad values with the flag's name", () => {
     expect(() => parseBenchOptions(["--duration", "0"], {}, noFile)).toThrow(/--duration/);
     expect(() => parseBenchOptions(["--rounds", "2.5"], {}, noFile)).toThrow(/--rounds must be a positive integer/);
+    expect(() => parseBenchOptions(["--slice", "0.5"], {}, noFile)).toThrow(/--slice must be a positive integer/);
     expect(() => parseBenchOptions(["--rate", "fast"], {}, noFile)).toThrow(/--rate/);
     expect(() => parseBenchOptions(["--order", "random"], {}, noFile)).toThrow(/--order/);
     expect(() => parseBenchOptions(["--threads", "8", "--connections", "4"], {}, noFile)).toThrow(/--threads/);

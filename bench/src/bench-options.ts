@@ -15,6 +15,8 @@ export interface BenchOptions {
   warmupS: number;
   /** Pause between measurements. */
   settleS: number;
+  /** Seconds of each slice of a saturation measurement: the arms take turns slice by slice. */
+  sliceS: number;
   /** Arm keys or names to run (null: all). */
   arms: string[] | null;
   order: "fixed" | "shuffle";
@@ -44,6 +46,8 @@ export const benchUsage = `Usage: npm run bench -- [flags]        (or: node benc
   --open-loop-connections <n> most connections of the open-loop generator    (default 50)
   --warmup <s>                unmeasured saturation load per arm and round   (default 2)
   --settle <s>                pause between measurements                     (default 1)
+  --slice <s>                 whole seconds per saturation slice: the arms of a round
+                              take turns in slices of this length               (default 2)
   --arms <list>               subset, by key or name: A,B,C,D or direct,undici,nginx-proxy,tollgate
   --order fixed|shuffle       arm order within each round                    (default fixed)
   --gateway-config-extra <v>  JSON object, or a path to a JSON file, deep-merged into the gateway's config
@@ -73,6 +77,7 @@ const valueFlags = new Set([
   "open-loop-connections",
   "warmup",
   "settle",
+  "slice",
   "arms",
   "order",
   "gateway-config-extra",
@@ -186,6 +191,7 @@ export function parseBenchOptions(argv: readonly string[], env: Readonly<Record<
     openLoopConnections: num("open-loop-connections", 50, true),
     warmupS: num("warmup", 2, false, true),
     settleS: num("settle", 1, false, true),
+    sliceS: num("slice", 2, true),
     arms,
     order,
     gatewayConfigExtra,

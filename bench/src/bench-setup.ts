@@ -7,10 +7,10 @@ import type { ArmRound } from "./arm-round.js";
 import { benchUsage, BenchOptionsError, parseBenchOptions, type BenchOptions } from "./bench-options.js";
 import type { BenchSummary } from "./bench-report.js";
 import type { LoadShape } from "./load-shape.js";
-import { nginxBinary } from "./nginx-server.js";
+import { nginxBinary, startNginx, type NginxServer } from "./nginx-server.js";
 import { stringifyNonFinite } from "./non-finite-json.js";
 import { processRegistry } from "./process-registry.js";
-import type { BenchUpstream, RunBenchOptions } from "./run-bench.js";
+import type { RunBenchOptions } from "./run-bench.js";
 import { wrkBinary } from "./run-wrk.js";
 
 /**
@@ -61,18 +61,38 @@ export function createBenchTempDir(prefix: string, options: BenchOptions): strin
   return tmpDir;
 }
 
+/**
+ * One nginx upstream per arm key (see Arm.upstream), each in its own folder under
+ * tmpDir. `stop` stops them all, also those of a start that failed halfway.
+ */
+export class ArmUpstreams {
+  readonly #servers: NginxServer[] = [];
+
+  constructor(private readonly tmpDir: string) {}
+
+  async start(name: string): Promise<NginxServer> {
+    const server = await startNginx(name, join(this.tmpDir, name), { kind: "upstream", body: "ok\n" });
+    this.#servers.push(server);
+    return server;
+  }
+
+  async stop(): Promise<void> {
+    for (const server of this.#servers.splice(0)) await server.stop();
+  }
+}
+
 /** runBench's options from the bench's flags. */
-export function runBenchOptionsOf(options: BenchOptions, tmpDir: string, upstream: BenchUpstream | undefined, headers: readonly string[] = options.headers): RunBenchOptions {
+export function runBenchOptionsOf(options: BenchOptions, tmpDir: string, headers: readonly string[] = options.headers): RunBenchOptions {
   return {
     rounds: options.rounds,
     order: options.order,
     warmupS: options.warmupS,
     warmupConnections: options.connections,
     settleS: options.settleS,
+    sliceS: options.sliceS,
     path: options.path,
     headers,
     tmpDir,
-    ...(upstream ? { upstream } : {}),
     log: benchLog,
   };
 }

@@ -1,5 +1,4 @@
 import { cpus, loadavg } from "node:os";
-import { join } from "node:path";
 import type { Arm } from "./arm.js";
 import { benchUsage, type BenchOptions } from "./bench-options.js";
 import { formatSummary, summarizeBench, type Comparison } from "./bench-report.js";
@@ -15,11 +14,12 @@ import {
   runBenchScript,
   selectArms,
   writeRawResults,
+  ArmUpstreams,
 } from "./bench-setup.js";
 import { benchRedisPrefix, benchRedisUrl, deleteBenchRedisKeys } from "./bench-redis.js";
 import { createDirectArm } from "./direct-arm.js";
 import { createGatewayArm } from "./gateway-arm.js";
-import { startNginx, type NginxServer } from "./nginx-server.js";
+import type { NginxServer } from "./nginx-server.js";
 import { processRegistry } from "./process-registry.js";
 import { findFreePort } from "./free-port.js";
 import { httpGet } from "./http-get.js";
@@ -117,17 +117,22 @@ async function main(options: BenchOptions): Promise<number> {
   const { shapes, displayShapes } = benchShapes(options);
   const cachedRoute = { routes: [{ id: "bench", match: { pathPrefix: "/bench" }, upstream: "bench", cache: { ttlSeconds: 3_600 } }] };
 
-  let upstream: NginxServer | undefined;
+  const upstreams = new ArmUpstreams(tmpDir);
   let service: ServiceUpstream | undefined;
   try {
-    upstream = await startNginx("upstream", join(tmpDir, "upstream"), { kind: "upstream", body: "ok\n" });
+    const direct = await upstreams.start("upstream");
     service = await startServiceUpstream(serviceMs);
-    const common = { repoRoot, gatewayMain, upstreamUrl: upstream.url, tmpDir, routePrefix: "/bench", nodeArgs: options.gatewayNodeArgs };
+    const common = { repoRoot, gatewayMain, tmpDir, routePrefix: "/bench", nodeArgs: options.gatewayNodeArgs };
+    const own = async (key: string): Promise<{ upstreamUrl: string; upstream: NginxServer }> => {
+      const upstream = await upstreams.start(`upstream-${key}`);
+      return { upstreamUrl: upstream.url, upstream };
+    };
     const all: Arm[] = [
-      createDirectArm(upstream),
-      createGatewayArm({ ...common, key: "D", name: "bare-gateway", description: "Tollgate, one open route, no cache, events recorded", configExtra: options.gatewayConfigExtra }),
+      createDirectArm(direct),
+      createGatewayArm({ ...common, ...(await own("D")), key: "D", name: "bare-gateway", description: "Tollgate, one open route, no cache, events recorded", configExtra: options.gatewayConfigExtra }),
       createGatewayArm({
         ...common,
+        ...(await own("C")),
         key: "C",
         name: "cache-memory",
         description: "Tollgate, the same route with a response cache in memory (ttlSeconds 3600): all hits after the first request",
@@ -135,6 +140,7 @@ async function main(options: BenchOptions): Promise<number> {
       }),
       createGatewayArm({
         ...common,
+        ...(await own("S")),
         key: "S",
         name: "cache-redis",
         description: "Tollgate, the same route with the shared Redis cache store",
@@ -153,7 +159,7 @@ async function main(options: BenchOptions): Promise<number> {
     const arms = selectArms(all, options.arms);
     for (const arm of arms) log(`  ${arm.key} ${arm.name}: ${arm.description}`);
 
-    const rounds = await runBench(arms, shapes, runBenchOptionsOf(options, tmpDir, upstream));
+    const rounds = await runBench(arms, shapes, runBenchOptionsOf(options, tmpDir));
 
     const summary = summarizeBench(rounds, arms, displayShapes, "A", cacheComparisons, []);
     const loadAfter = loadavg();
@@ -167,7 +173,7 @@ async function main(options: BenchOptions): Promise<number> {
     writeRawResults(options, "cache-bench", startedAt, { meta: { startedAt, redisUrl, loadBefore, loadAfter }, options, rounds, summary });
     return benchExitCode(rounds, summary, options.strict);
   } finally {
-    await upstream?.stop();
+    await upstreams.stop();
     await service?.stop();
     deleteBenchRedisKeys(redisPrefix);
     processRegistry.removeTempDirs();

@@ -1,7 +1,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gatewayNodeOptions } from "@tollgate/gateway/node-options";
-import type { Arm, ArmStopReport, RunningArm } from "./arm.js";
+import type { Arm, ArmStopReport, BenchUpstream, RunningArm } from "./arm.js";
 import { countRequestEvents } from "./count-request-events.js";
 import { deepMerge } from "./deep-merge.js";
 import { spawnTracked, stopTracked, type TrackedChild } from "./process-registry.js";
@@ -15,6 +15,8 @@ export interface GatewayArmOptions {
   /** services/gateway/dist/main.js */
   gatewayMain: string;
   upstreamUrl: string;
+  /** The upstream behind upstreamUrl, when the bench counts its requests (its own, see Arm.upstream). */
+  upstream?: BenchUpstream;
   tmpDir: string;
   /** Path prefix of the one route to the upstream. */
   routePrefix: string;
@@ -87,6 +89,7 @@ export function createGatewayArm(options: GatewayArmOptions): Arm {
   let starts = 0;
   return {
     key: options.key ?? "D",
+    ...(options.upstream ? { upstream: options.upstream } : {}),
     name: options.name ?? "tollgate",
     description:
       options.description ??

@@ -1,6 +1,5 @@
 import { spawnSync } from "node:child_process";
 import { cpus, loadavg } from "node:os";
-import { join } from "node:path";
 import type { Arm } from "./arm.js";
 import { benchUsage, type BenchOptions } from "./bench-options.js";
 import { formatSummary, summarizeBench, type Comparison, type Threshold } from "./bench-report.js";
@@ -16,11 +15,12 @@ import {
   runBenchScript,
   selectArms,
   writeRawResults,
+  ArmUpstreams,
 } from "./bench-setup.js";
 import { createDirectArm } from "./direct-arm.js";
 import { createGatewayArm } from "./gateway-arm.js";
 import { createNginxProxyArm } from "./nginx-proxy-arm.js";
-import { nginxBinary, startNginx, type NginxServer } from "./nginx-server.js";
+import { nginxBinary } from "./nginx-server.js";
 import { processRegistry } from "./process-registry.js";
 import { runBench } from "./run-bench.js";
 import { wrkBinary } from "./run-wrk.js";
@@ -82,19 +82,28 @@ async function main(options: BenchOptions): Promise<number> {
 
   const { shapes, displayShapes } = benchShapes(options);
 
-  let upstream: NginxServer | undefined;
+  const upstreams = new ArmUpstreams(tmpDir);
   try {
-    upstream = await startNginx("upstream", join(tmpDir, "upstream"), { kind: "upstream", body: "ok\n" });
+    const [direct, ofUndici, ofNginx, ofGateway] = [await upstreams.start("upstream"), await upstreams.start("upstream-B"), await upstreams.start("upstream-C"), await upstreams.start("upstream-D")];
     const all: Arm[] = [
-      createDirectArm(upstream),
-      createUndiciPassthroughArm({ upstreamUrl: upstream.url }),
-      createNginxProxyArm({ upstreamPort: upstream.port, tmpDir }),
-      createGatewayArm({ repoRoot, gatewayMain, upstreamUrl: upstream.url, tmpDir, routePrefix: "/bench", configExtra: options.gatewayConfigExtra, nodeArgs: options.gatewayNodeArgs }),
+      createDirectArm(direct),
+      createUndiciPassthroughArm({ upstreamUrl: ofUndici.url, upstream: ofUndici }),
+      createNginxProxyArm({ upstreamPort: ofNginx.port, upstream: ofNginx, tmpDir }),
+      createGatewayArm({
+        repoRoot,
+        gatewayMain,
+        upstreamUrl: ofGateway.url,
+        upstream: ofGateway,
+        tmpDir,
+        routePrefix: "/bench",
+        configExtra: options.gatewayConfigExtra,
+        nodeArgs: options.gatewayNodeArgs,
+      }),
     ];
     const arms = selectArms(all, options.arms);
     for (const arm of arms) log(`  ${arm.key} ${arm.name}: ${arm.description}`);
 
-    const rounds = await runBench(arms, shapes, runBenchOptionsOf(options, tmpDir, upstream));
+    const rounds = await runBench(arms, shapes, runBenchOptionsOf(options, tmpDir));
 
     const summary = summarizeBench(rounds, arms, displayShapes, "A", gatewayComparisons, gatewayThresholds);
     const loadAfter = loadavg();
@@ -113,7 +122,7 @@ async function main(options: BenchOptions): Promise<number> {
 
     return benchExitCode(rounds, summary, options.strict);
   } finally {
-    await upstream?.stop();
+    await upstreams.stop();
     processRegistry.removeTempDirs();
   }
 }

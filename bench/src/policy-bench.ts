@@ -1,5 +1,4 @@
 import { cpus, loadavg } from "node:os";
-import { join } from "node:path";
 import type { PlanDefinition } from "@tollgate/events";
 import type { Arm } from "./arm.js";
 import { benchUsage, type BenchOptions } from "./bench-options.js";
@@ -16,11 +15,12 @@ import {
   runBenchScript,
   selectArms,
   writeRawResults,
+  ArmUpstreams,
 } from "./bench-setup.js";
 import { benchRedisPrefix, benchRedisUrl, deleteBenchRedisKeys } from "./bench-redis.js";
 import { createDirectArm } from "./direct-arm.js";
 import { createGatewayArm } from "./gateway-arm.js";
-import { startNginx, type NginxServer } from "./nginx-server.js";
+import type { NginxServer } from "./nginx-server.js";
 import { processRegistry } from "./process-registry.js";
 import { runBench } from "./run-bench.js";
 import { generateKeys, seedIdentity } from "./seed-identity.js";
@@ -90,16 +90,21 @@ async function main(options: BenchOptions): Promise<number> {
     await seedIdentity(eventsFile, { keys, plan });
   };
 
-  let upstream: NginxServer | undefined;
+  const upstreams = new ArmUpstreams(tmpDir);
   try {
-    upstream = await startNginx("upstream", join(tmpDir, "upstream"), { kind: "upstream", body: "ok\n" });
-    const common = { repoRoot, gatewayMain, upstreamUrl: upstream.url, tmpDir, routePrefix: "/bench", nodeArgs: options.gatewayNodeArgs };
+    const direct = await upstreams.start("upstream");
+    const common = { repoRoot, gatewayMain, tmpDir, routePrefix: "/bench", nodeArgs: options.gatewayNodeArgs };
+    const own = async (key: string): Promise<{ upstreamUrl: string; upstream: NginxServer }> => {
+      const upstream = await upstreams.start(`upstream-${key}`);
+      return { upstreamUrl: upstream.url, upstream };
+    };
     const redisStore = { kind: "redis", url: redisUrl };
     const all: Arm[] = [
-      createDirectArm(upstream),
-      createGatewayArm({ ...common, key: "D", name: "bare-gateway", description: "Tollgate, one open route, events recorded", configExtra: options.gatewayConfigExtra }),
+      createDirectArm(direct),
+      createGatewayArm({ ...common, ...(await own("D")), key: "D", name: "bare-gateway", description: "Tollgate, one open route, events recorded", configExtra: options.gatewayConfigExtra }),
       createGatewayArm({
         ...common,
+        ...(await own("K")),
         key: "K",
         name: "key-auth",
         description: `Tollgate, API-key auth + authorization, ${keyCount} active keys, no limits`,
@@ -108,6 +113,7 @@ async function main(options: BenchOptions): Promise<number> {
       }),
       createGatewayArm({
         ...common,
+        ...(await own("M")),
         key: "M",
         name: "limits-memory",
         description: "Tollgate, API-key auth + 2 plan rate limits + monthly quota, counters in memory",
@@ -116,6 +122,7 @@ async function main(options: BenchOptions): Promise<number> {
       }),
       createGatewayArm({
         ...common,
+        ...(await own("R")),
         key: "R",
         name: "limits-redis",
         description: "Tollgate, API-key auth + 2 plan rate limits + monthly quota, counters in Redis",
@@ -130,7 +137,7 @@ async function main(options: BenchOptions): Promise<number> {
     const arms = selectArms(all, options.arms);
     for (const arm of arms) log(`  ${arm.key} ${arm.name}: ${arm.description}`);
 
-    const rounds = await runBench(arms, shapes, runBenchOptionsOf(options, tmpDir, upstream, [...options.headers, `x-api-key: ${key}`]));
+    const rounds = await runBench(arms, shapes, runBenchOptionsOf(options, tmpDir, [...options.headers, `x-api-key: ${key}`]));
 
     const summary = summarizeBench(rounds, arms, displayShapes, "A", policyComparisons, policyThresholds);
     const loadAfter = loadavg();
@@ -144,7 +151,7 @@ async function main(options: BenchOptions): Promise<number> {
     });
     return benchExitCode(rounds, summary, options.strict);
   } finally {
-    await upstream?.stop();
+    await upstreams.stop();
     deleteBenchRedisKeys(redisPrefix);
     processRegistry.removeTempDirs();
   }

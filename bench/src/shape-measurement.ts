@@ -17,6 +17,8 @@ export interface ShapeMeasurement {
   upstreamCpuUsPerRequest: number;
   /** Cores used on average by processes the bench did not start, during the measurement: the noise. */
   otherWorkCores: number;
+  /** Saturation only: the req/s of each slice, in the order they ran (see runBench). */
+  slicesRequestsPerSec?: number[];
   /** Open loop only: what the generator itself contributed. */
   openLoop?: {
     scheduled: number;

@@ -1,6 +1,5 @@
 import { cpus, loadavg } from "node:os";
-import { join } from "node:path";
-import type { Arm, ArmStopReport, RunningArm } from "./arm.js";
+import type { Arm, ArmStopReport, BenchUpstream, RunningArm } from "./arm.js";
 import { benchUsage, type BenchOptions } from "./bench-options.js";
 import { formatSummary, summarizeBench, type Comparison, type Threshold } from "./bench-report.js";
 import {
@@ -15,14 +14,15 @@ import {
   runBenchScript,
   selectArms,
   writeRawResults,
+  ArmUpstreams,
 } from "./bench-setup.js";
 import { deepMerge } from "./deep-merge.js";
 import { createDirectArm } from "./direct-arm.js";
 import { createGatewayArm } from "./gateway-arm.js";
 import { healthProbesAtMost, healthProbesDetailKey, withHealthProbesDiscounted } from "./health-probe-allowance.js";
-import { startNginx, type NginxServer } from "./nginx-server.js";
+import type { NginxServer } from "./nginx-server.js";
 import { processRegistry } from "./process-registry.js";
-import { runBench, type BenchUpstream } from "./run-bench.js";
+import { runBench } from "./run-bench.js";
 import { bareOverTargetsConfig, trafficHealthCheckIntervalMs, trafficLayerConfig, type TrafficAlgorithm } from "./traffic-layer-config.js";
 
 /**
@@ -31,14 +31,15 @@ import { bareOverTargetsConfig, trafficHealthCheckIntervalMs, trafficLayerConfig
  *
  *   A  the nginx upstream directly
  *   D  the bare gateway: one route, an upstream with one target, everything at its default
- *   L  the same route over three targets (three nginx servers, the first being A's) with the
- *      whole layer on: weighted round-robin 1:2:3, active health checks every second,
+ *   T  the bare gateway over three targets (three nginx servers), plain round-robin
+ *   L  the same route over three targets with the whole layer on: weighted round-robin 1:2:3, active health checks every second,
  *      passive outlier detection, a circuit breaker per target, route timeouts, retries
  *      within a budget
  *   H  L with consistent hashing on the client IP instead (all load comes from 127.0.0.1,
  *      so it lands on one target: H measures the hashing, not the spread)
  *
- * The target: L ÷ D req/s at saturation ≥ 0.90. See docs/benchmarks.md.
+ * Every arm has upstreams of its own (see Arm.upstream): T, L and H three nginx servers each.
+ * The target: L ÷ T req/s at saturation ≥ 0.90. See docs/benchmarks.md.
  */
 
 const weights = [1, 2, 3] as const;
@@ -72,7 +73,7 @@ export const trafficThresholds: readonly Threshold[] = [
   { label: "traffic layer peak RSS (the gateway's target)", arm: "L", figure: { kind: "peakRssMb" }, unit: "MB", target: { op: "<", value: 200 } },
 ];
 
-/** The three nginx servers as one upstream for runBench: the first one's CPU is charged as the upstream's, the requests of all three are counted. */
+/** An arm's three nginx servers as one upstream for runBench: the first one's CPU is charged as the upstream's, the requests of all three are counted. */
 function targetsAsUpstream(servers: readonly NginxServer[]): BenchUpstream {
   return {
     pid: servers[0]!.pid,
@@ -92,6 +93,7 @@ function withTargetAccounting(arm: Arm, servers: readonly NginxServer[], targetW
     key: arm.key,
     name: arm.name,
     description: arm.description,
+    upstream: targetsAsUpstream(servers),
     async start(): Promise<RunningArm> {
       startedAt = performance.now();
       servedBefore = await Promise.all(servers.map((server) => server.requestsServed()));
@@ -122,23 +124,31 @@ async function main(options: BenchOptions): Promise<number> {
   log(`Tollgate traffic-management bench, ${startedAt.toISOString()}: node ${process.version}, ${cpus().length} CPUs, load average ${formatLoadAverage(loadBefore)}`);
   const { shapes, displayShapes } = benchShapes(options);
 
-  const servers: NginxServer[] = [];
+  const upstreams = new ArmUpstreams(tmpDir);
   try {
-    for (const [i, name] of ["upstream", "target-2", "target-3"].entries()) {
-      servers.push(await startNginx(name, join(tmpDir, name), { kind: "upstream", body: "ok\n" }));
-      if (i === 0) log(`  upstream (A, and L's first target): ${servers[0]!.url}`);
-    }
-    const upstream = servers[0]!;
-    const targets = servers.map((server, i) => ({ url: server.url, weight: weights[i]! }));
+    const direct = await upstreams.start("upstream");
+    const ofBare = await upstreams.start("upstream-D");
+    const threeTargets = async (key: string): Promise<NginxServer[]> => [
+      await upstreams.start(`upstream-${key}-1`),
+      await upstreams.start(`upstream-${key}-2`),
+      await upstreams.start(`upstream-${key}-3`),
+    ];
+    const targetsOf = (servers: readonly NginxServer[], targetWeights: readonly number[]) => servers.map((server, i) => ({ url: server.url, weight: targetWeights[i]! }));
     // --gateway-config-extra goes to every gateway arm, over the arm's own config, so that the arms stay comparable.
     const withExtra = (config: Record<string, unknown>): Record<string, unknown> => (options.gatewayConfigExtra ? deepMerge(config, options.gatewayConfigExtra) : config);
-    const common = { repoRoot, gatewayMain, upstreamUrl: upstream.url, tmpDir, routePrefix: "/bench", nodeArgs: options.gatewayNodeArgs };
-    const layered = (key: string, name: string, algorithm: TrafficAlgorithm, description: string): Arm =>
-      withTargetAccounting(createGatewayArm({ ...common, key, name, description, configExtra: withExtra(trafficLayerConfig(targets, algorithm, "/bench")) }), servers, weights, trafficHealthCheckIntervalMs);
+    const common = { repoRoot, gatewayMain, tmpDir, routePrefix: "/bench", nodeArgs: options.gatewayNodeArgs };
+    const layered = async (key: string, name: string, algorithm: TrafficAlgorithm, description: string): Promise<Arm> => {
+      const servers = await threeTargets(key);
+      const config = withExtra(trafficLayerConfig(targetsOf(servers, weights), algorithm, "/bench"));
+      return withTargetAccounting(createGatewayArm({ ...common, upstreamUrl: servers[0]!.url, key, name, description, configExtra: config }), servers, weights, trafficHealthCheckIntervalMs);
+    };
+    const ofBareOverTargets = await threeTargets("T");
     const all: Arm[] = [
-      createDirectArm(upstream),
+      createDirectArm(direct),
       createGatewayArm({
         ...common,
+        upstreamUrl: ofBare.url,
+        upstream: ofBare,
         key: "D",
         name: "bare-gateway",
         description: "Tollgate, one route, an upstream with one target, every traffic setting at its default (no breaker, no active health checks)",
@@ -147,27 +157,28 @@ async function main(options: BenchOptions): Promise<number> {
       withTargetAccounting(
         createGatewayArm({
           ...common,
+          upstreamUrl: ofBareOverTargets[0]!.url,
           key: "T",
           name: "bare-3-targets",
-          description: "Tollgate, the same route over the same 3 targets, plain round-robin, every other traffic setting at its default (no breaker, no active health checks, no timeouts, no retries)",
-          configExtra: withExtra(bareOverTargetsConfig(targets)),
+          description: "Tollgate, the same route over 3 targets, plain round-robin, every other traffic setting at its default (no breaker, no active health checks, no timeouts, no retries)",
+          configExtra: withExtra(bareOverTargetsConfig(targetsOf(ofBareOverTargets, [1, 1, 1]))),
         }),
-        servers,
-        servers.map(() => 1),
+        ofBareOverTargets,
+        [1, 1, 1],
         null,
       ),
-      layered(
+      await layered(
         "L",
         "traffic-layer",
         "weighted-round-robin",
         "Tollgate, the same route over 3 targets, weighted round-robin 1:2:3, active health checks every 1 s, outlier detection, a breaker per target, route timeouts, retries with a budget",
       ),
-      layered("H", "consistent-hash", "consistent-hash", "L with consistent hashing on the client IP (one client IP: every request goes to one target)"),
+      await layered("H", "consistent-hash", "consistent-hash", "L with consistent hashing on the client IP (one client IP: every request goes to one target)"),
     ];
     const arms = selectArms(all, options.arms);
     for (const arm of arms) log(`  ${arm.key} ${arm.name}: ${arm.description}`);
 
-    const rounds = await runBench(arms, shapes, runBenchOptionsOf(options, tmpDir, targetsAsUpstream(servers)));
+    const rounds = await runBench(arms, shapes, runBenchOptionsOf(options, tmpDir));
     // The event-log check of L and H: the upstream's count less the health probes those arms may have sent.
     const summary = summarizeBench(rounds.map(withHealthProbesDiscounted), arms, displayShapes, "A", trafficComparisons, trafficThresholds);
     const loadAfter = loadavg();
@@ -181,7 +192,7 @@ async function main(options: BenchOptions): Promise<number> {
     }
     log(`\nLoad average before ${formatLoadAverage(loadBefore)}, after ${formatLoadAverage(loadAfter)}.`);
     writeRawResults(options, "traffic-bench", startedAt, {
-      meta: { startedAt, loadBefore, loadAfter, targets, healthCheckIntervalMs: trafficHealthCheckIntervalMs },
+      meta: { startedAt, loadBefore, loadAfter, weights, healthCheckIntervalMs: trafficHealthCheckIntervalMs },
       options,
       arms: arms.map((a) => ({ key: a.key, name: a.name, description: a.description })),
       rounds,
@@ -189,7 +200,7 @@ async function main(options: BenchOptions): Promise<number> {
     });
     return benchExitCode(rounds, summary, options.strict);
   } finally {
-    for (const server of servers) await server.stop();
+    await upstreams.stop();
     processRegistry.removeTempDirs();
   }
 }

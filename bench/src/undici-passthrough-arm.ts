@@ -1,15 +1,16 @@
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import type { Arm, ArmStopReport, RunningArm } from "./arm.js";
+import type { Arm, ArmStopReport, BenchUpstream, RunningArm } from "./arm.js";
 import { spawnTracked, stopTracked, type TrackedChild } from "./process-registry.js";
 
 const passthroughScript = fileURLToPath(new URL("./undici-passthrough.js", import.meta.url));
 
 /** Arm B: a bare node:http + undici Pool passthrough in its own process: the Node ceiling. */
-export function createUndiciPassthroughArm(options: { upstreamUrl: string; key?: string }): Arm {
+export function createUndiciPassthroughArm(options: { upstreamUrl: string; upstream?: BenchUpstream; key?: string }): Arm {
   let tracked: TrackedChild | undefined;
   return {
     key: options.key ?? "B",
+    ...(options.upstream ? { upstream: options.upstream } : {}),
     name: "undici",
     description: "bare node:http server forwarding through an undici Pool (bench/src/undici-passthrough.ts): the Node ceiling",
     async start(): Promise<RunningArm> {
