@@ -13,6 +13,7 @@ import { sendProblem } from "./errors/problem-response.js";
 import { appendForwardingHeaders, buildResponseHeaders, isSaneRequestId, scanRequestHeaders, type RequestHead } from "./headers.js";
 import type { IdentityConfig } from "./identity/identity-config.js";
 import { appendIdentityHeaders, stripIdentityHeaders } from "./identity/identity-headers.js";
+import type { InFlightMember } from "./in-flight.js";
 import type { RouteMetrics } from "./metrics/gateway-metrics.js";
 import { normalizePath, PathRejection } from "./normalize-path.js";
 import { isoTimestamp } from "./iso-timestamp.js";
@@ -73,7 +74,9 @@ const hostValue = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]*)(?::[0-9]
  * rejected, failed or was abandoned by the client, so each request yields exactly
  * one event.
  */
-export class Exchange implements Dispatcher.DispatchHandler, PolicyExchange, CacheableExchange {
+export class Exchange implements Dispatcher.DispatchHandler, PolicyExchange, CacheableExchange, InFlightMember {
+  /** Its slot in the server's InFlightRegistry; -1 when it is not in flight. */
+  inFlightSlot = -1;
   requestId = "";
   clientIp = "";
   /** Normalized path once known; until then the raw path, without query. */

@@ -14,6 +14,7 @@ import { problems } from "./errors/problem-catalog.js";
 import { rawProblemResponse } from "./errors/problem-response.js";
 import { Exchange, type ExchangeContext } from "./exchange.js";
 import type { IdentityIndex } from "./identity/identity-index.js";
+import { InFlightRegistry } from "./in-flight.js";
 import { GatewayMetrics } from "./metrics/gateway-metrics.js";
 import { closeUpstreams, createUpstreams, type TargetHealth, type Upstream } from "./proxy/upstream.js";
 import { registerUpstreamMetrics } from "./proxy/upstream-metrics.js";
@@ -88,7 +89,7 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
 
 function buildGatewayServer(options: GatewayServerOptions, protocols: ProtocolModules): GatewayServer {
   const { config, recorder, logger, readiness } = options;
-  const inFlight = new Set<Exchange>();
+  const inFlight = new InFlightRegistry<Exchange>();
   /** Exchanges of each client connection, so that a connection closing finishes all of them. */
   const pendingBySocket = new WeakMap<object, Exchange[]>();
   const drainWaiters = new Set<() => void>();
@@ -345,7 +346,7 @@ function buildGatewayServer(options: GatewayServerOptions, protocols: ProtocolMo
         await websockets?.shutdown(drained ? Math.max(0, graceEndsAt - Date.now()) : 0);
         if (!drained) {
           logger.warn({ inFlight: inFlight.size, graceMs }, "shutdown grace period expired; closing connections with requests in flight");
-          for (const exchange of inFlight) exchange.abandon();
+          for (const exchange of inFlight.snapshot()) exchange.abandon();
           server.closeAllConnections();
           await waitForDrain(abandonSettleMs);
         }

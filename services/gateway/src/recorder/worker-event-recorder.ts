@@ -21,6 +21,7 @@ export interface EventRecorderOptions {
 const workerUrl = new URL("./append-worker.js", import.meta.url);
 
 interface Batch {
+  seq: number;
   text: string;
   count: number;
 }
@@ -35,7 +36,12 @@ interface Batch {
 export class WorkerEventRecorder implements EventRecorder {
   private text = "";
   private count = 0;
-  private readonly unacked = new Map<number, Batch>();
+  /**
+   * In hand-over order (acks come back in that order). An array, not a Map keyed by seq:
+   * a Map gaining and losing a key per batch rehashes often, and V8 links each obsolete
+   * table, with the batch texts still in it, to the next (see InFlightRegistry).
+   */
+  private readonly unacked: Batch[] = [];
   private readonly waiters = new Map<number, () => void>();
   private seq = 0;
   private worker!: Worker;
@@ -91,12 +97,11 @@ export class WorkerEventRecorder implements EventRecorder {
 
   private handOver(): void {
     if (this.count === 0) return;
-    const batch: Batch = { text: this.text, count: this.count };
+    const batch: Batch = { seq: ++this.seq, text: this.text, count: this.count };
     this.text = "";
     this.count = 0;
-    const seq = ++this.seq;
-    this.unacked.set(seq, batch);
-    this.worker.postMessage({ kind: "batch", seq, text: batch.text, count: batch.count } satisfies ToAppendWorker);
+    this.unacked.push(batch);
+    this.worker.postMessage({ kind: "batch", seq: batch.seq, text: batch.text, count: batch.count } satisfies ToAppendWorker);
   }
 
   private request(message: ToAppendWorker): Promise<void> {
@@ -120,7 +125,7 @@ export class WorkerEventRecorder implements EventRecorder {
             return;
           case "ack":
             this.latestStats = message.stats;
-            this.unacked.delete(message.seq);
+            this.acknowledge(message.seq);
             return;
           case "flushed":
           case "closed":
@@ -139,18 +144,23 @@ export class WorkerEventRecorder implements EventRecorder {
       });
       worker.once("exit", (code) => {
         if (this.closing || code === 0) return;
-        this.options.logger.error({ code, unackedBatches: this.unacked.size }, "append worker exited; restarting it");
+        this.options.logger.error({ code, unackedBatches: this.unacked.length }, "append worker exited; restarting it");
         this.respawn();
       });
     });
   }
 
+  private acknowledge(seq: number): void {
+    const index = this.unacked[0]?.seq === seq ? 0 : this.unacked.findIndex((batch) => batch.seq === seq);
+    if (index !== -1) this.unacked.splice(index, 1);
+  }
+
   private respawn(): void {
-    const pending = [...this.unacked.entries()];
+    const pending = this.unacked.slice();
     const waiting = [...this.waiters.keys()];
     this.spawn().then(
       () => {
-        for (const [seq, batch] of pending) this.worker.postMessage({ kind: "batch", seq, text: batch.text, count: batch.count } satisfies ToAppendWorker);
+        for (const batch of pending) this.worker.postMessage({ kind: "batch", seq: batch.seq, text: batch.text, count: batch.count } satisfies ToAppendWorker);
         for (const seq of waiting) this.worker.postMessage({ kind: "flush", seq } satisfies ToAppendWorker);
       },
       (error: unknown) => this.options.logger.fatal({ err: error }, "append worker could not be restarted"),
