@@ -52,6 +52,8 @@ export const clientClosedStatus = 499;
 
 /** Event `detail` and `reason` fields are capped by the event schema. */
 const maxDetail = 500;
+/** Response-head timeouts shorter than this get a timer of their own: undici's runs on a 1-second resolution. */
+const preciseHeadTimeoutBelowMs = 1_000;
 
 /**
  * Connections on which a request was refused for its framing or Host. Node parses
@@ -119,6 +121,8 @@ export class Exchange implements Dispatcher.DispatchHandler, PolicyExchange, Cac
   private upstreamPath = "";
   private hasBody = false;
   private totalTimer: NodeJS.Timeout | null = null;
+  /** The route's response-head timeout for the attempt in flight, when undici's own would be too coarse (see onConnect). */
+  private headTimer: NodeJS.Timeout | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private totalTimedOut = false;
   /** How the upstream answered, for its health: set by the response head, reported once the request settles. */
@@ -483,13 +487,36 @@ export class Exchange implements Dispatcher.DispatchHandler, PolicyExchange, Cac
   onConnect(abort: (reason?: Error) => void): void {
     // A request that waited in the pool queue while its client left, or past the route's
     // total timeout, is dropped here.
-    if (this.done || this.totalTimedOut) abort(new errors.RequestAbortedError());
-    else this.abortUpstream = abort;
+    if (this.done || this.totalTimedOut) {
+      abort(new errors.RequestAbortedError());
+      return;
+    }
+    this.abortUpstream = abort;
+    // undici checks headersTimeout on a clock that ticks every half second, so a route's
+    // timeout under a second could fire up to a second late; such a one gets a timer of its own.
+    const headMs = (this.route as CompiledRoute).responseHeadersTimeoutMs;
+    if (headMs !== undefined && headMs < preciseHeadTimeoutBelowMs) {
+      this.clearHeadTimer();
+      this.headTimer = setTimeout(this.onHeadTimeout, headMs);
+    }
+  }
+
+  private readonly onHeadTimeout = (): void => {
+    this.headTimer = null;
+    if (this.done || this.upstreamSettled || this.abortUpstream === null) return;
+    this.abortUpstream(new errors.HeadersTimeoutError());
+  };
+
+  private clearHeadTimer(): void {
+    if (this.headTimer === null) return;
+    clearTimeout(this.headTimer);
+    this.headTimer = null;
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
     // 1xx interim responses (103 Early Hints) are not relayed in this slice.
     if (statusCode < 200) return true;
+    this.clearHeadTimer();
     if (statusCode > 599) {
       throw new UpstreamResponseError(`${this.target?.origin ?? "upstream"} answered with status ${statusCode}`, { cause: null });
     }
@@ -540,6 +567,7 @@ export class Exchange implements Dispatcher.DispatchHandler, PolicyExchange, Cac
 
   onError(error: Error): void {
     this.upstreamSettled = true;
+    this.clearHeadTimer();
     const { res } = this;
     // The client left first (undici saw its request body break off, or the request was
     // dropped from the pool queue): nothing is known about the target, and its close
