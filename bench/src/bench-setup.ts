@@ -76,6 +76,12 @@ export class ArmUpstreams {
     return server;
   }
 
+  /** An upstream for a gateway arm, as createGatewayArm takes it. */
+  async forArm(key: string): Promise<{ upstreamUrl: string; upstream: NginxServer }> {
+    const upstream = await this.start(`upstream-${key}`);
+    return { upstreamUrl: upstream.url, upstream };
+  }
+
   async stop(): Promise<void> {
     for (const server of this.#servers.splice(0)) await server.stop();
   }

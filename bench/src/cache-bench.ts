@@ -19,7 +19,6 @@ import {
 import { benchRedisPrefix, benchRedisUrl, deleteBenchRedisKeys } from "./bench-redis.js";
 import { createDirectArm } from "./direct-arm.js";
 import { createGatewayArm } from "./gateway-arm.js";
-import type { NginxServer } from "./nginx-server.js";
 import { processRegistry } from "./process-registry.js";
 import { findFreePort } from "./free-port.js";
 import { httpGet } from "./http-get.js";
@@ -123,16 +122,12 @@ async function main(options: BenchOptions): Promise<number> {
     const direct = await upstreams.start("upstream");
     service = await startServiceUpstream(serviceMs);
     const common = { repoRoot, gatewayMain, tmpDir, routePrefix: "/bench", nodeArgs: options.gatewayNodeArgs };
-    const own = async (key: string): Promise<{ upstreamUrl: string; upstream: NginxServer }> => {
-      const upstream = await upstreams.start(`upstream-${key}`);
-      return { upstreamUrl: upstream.url, upstream };
-    };
     const all: Arm[] = [
       createDirectArm(direct),
-      createGatewayArm({ ...common, ...(await own("D")), key: "D", name: "bare-gateway", description: "Tollgate, one open route, no cache, events recorded", configExtra: options.gatewayConfigExtra }),
+      createGatewayArm({ ...common, ...(await upstreams.forArm("D")), key: "D", name: "bare-gateway", description: "Tollgate, one open route, no cache, events recorded", configExtra: options.gatewayConfigExtra }),
       createGatewayArm({
         ...common,
-        ...(await own("C")),
+        ...(await upstreams.forArm("C")),
         key: "C",
         name: "cache-memory",
         description: "Tollgate, the same route with a response cache in memory (ttlSeconds 3600): all hits after the first request",
@@ -140,7 +135,7 @@ async function main(options: BenchOptions): Promise<number> {
       }),
       createGatewayArm({
         ...common,
-        ...(await own("S")),
+        ...(await upstreams.forArm("S")),
         key: "S",
         name: "cache-redis",
         description: "Tollgate, the same route with the shared Redis cache store",

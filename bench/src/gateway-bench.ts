@@ -84,7 +84,7 @@ async function main(options: BenchOptions): Promise<number> {
 
   const upstreams = new ArmUpstreams(tmpDir);
   try {
-    const [direct, ofUndici, ofNginx, ofGateway] = [await upstreams.start("upstream"), await upstreams.start("upstream-B"), await upstreams.start("upstream-C"), await upstreams.start("upstream-D")];
+    const [direct, ofUndici, ofNginx] = [await upstreams.start("upstream"), await upstreams.start("upstream-B"), await upstreams.start("upstream-C")];
     const all: Arm[] = [
       createDirectArm(direct),
       createUndiciPassthroughArm({ upstreamUrl: ofUndici.url, upstream: ofUndici }),
@@ -92,8 +92,7 @@ async function main(options: BenchOptions): Promise<number> {
       createGatewayArm({
         repoRoot,
         gatewayMain,
-        upstreamUrl: ofGateway.url,
-        upstream: ofGateway,
+        ...(await upstreams.forArm("D")),
         tmpDir,
         routePrefix: "/bench",
         configExtra: options.gatewayConfigExtra,

@@ -20,7 +20,6 @@ import {
 import { benchRedisPrefix, benchRedisUrl, deleteBenchRedisKeys } from "./bench-redis.js";
 import { createDirectArm } from "./direct-arm.js";
 import { createGatewayArm } from "./gateway-arm.js";
-import type { NginxServer } from "./nginx-server.js";
 import { processRegistry } from "./process-registry.js";
 import { runBench } from "./run-bench.js";
 import { generateKeys, seedIdentity } from "./seed-identity.js";
@@ -94,17 +93,13 @@ async function main(options: BenchOptions): Promise<number> {
   try {
     const direct = await upstreams.start("upstream");
     const common = { repoRoot, gatewayMain, tmpDir, routePrefix: "/bench", nodeArgs: options.gatewayNodeArgs };
-    const own = async (key: string): Promise<{ upstreamUrl: string; upstream: NginxServer }> => {
-      const upstream = await upstreams.start(`upstream-${key}`);
-      return { upstreamUrl: upstream.url, upstream };
-    };
     const redisStore = { kind: "redis", url: redisUrl };
     const all: Arm[] = [
       createDirectArm(direct),
-      createGatewayArm({ ...common, ...(await own("D")), key: "D", name: "bare-gateway", description: "Tollgate, one open route, events recorded", configExtra: options.gatewayConfigExtra }),
+      createGatewayArm({ ...common, ...(await upstreams.forArm("D")), key: "D", name: "bare-gateway", description: "Tollgate, one open route, events recorded", configExtra: options.gatewayConfigExtra }),
       createGatewayArm({
         ...common,
-        ...(await own("K")),
+        ...(await upstreams.forArm("K")),
         key: "K",
         name: "key-auth",
         description: `Tollgate, API-key auth + authorization, ${keyCount} active keys, no limits`,
@@ -113,7 +108,7 @@ async function main(options: BenchOptions): Promise<number> {
       }),
       createGatewayArm({
         ...common,
-        ...(await own("M")),
+        ...(await upstreams.forArm("M")),
         key: "M",
         name: "limits-memory",
         description: "Tollgate, API-key auth + 2 plan rate limits + monthly quota, counters in memory",
@@ -122,7 +117,7 @@ async function main(options: BenchOptions): Promise<number> {
       }),
       createGatewayArm({
         ...common,
-        ...(await own("R")),
+        ...(await upstreams.forArm("R")),
         key: "R",
         name: "limits-redis",
         description: "Tollgate, API-key auth + 2 plan rate limits + monthly quota, counters in Redis",

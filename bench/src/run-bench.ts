@@ -183,6 +183,11 @@ async function startArm(arm: Arm, round: number, position: number, options: RunB
   return live;
 }
 
+/** Started, and nothing has failed yet. */
+function measurable(live: LiveArm): live is LiveArm & { running: RunningArm } {
+  return live.record.error === null && live.running !== null;
+}
+
 function fail(live: LiveArm, error: unknown, options: RunBenchOptions): void {
   live.record.error = error instanceof Error ? error.message : String(error);
   options.log(`  round ${live.record.round} ${live.arm.key} ${live.arm.name}: ERROR ${live.record.error}`);
@@ -222,7 +227,7 @@ async function measureInTurns(shape: Extract<LoadShape, { kind: "saturation" }>,
   for (let turn = 0; turn < turns; turn++) {
     for (let i = 0; i < arms.length; i++) {
       const live = arms[(i + turn) % arms.length]!;
-      if (live.record.error !== null || live.running === null) continue;
+      if (!measurable(live)) continue;
       try {
         slices.get(live)!.push(await measure({ ...shape, durationS: sliceS }, live.running, live.arm.upstream, options, live.counts));
       } catch (error) {
@@ -298,7 +303,7 @@ export async function runBench(arms: readonly Arm[], shapes: readonly LoadShape[
         const one = await startArm(arm, round, position, options);
         live.push(one);
         for (const shape of shapes) {
-          if (shape.kind !== "open-loop" || one.record.error !== null || one.running === null) continue;
+          if (shape.kind !== "open-loop" || !measurable(one)) continue;
           try {
             const measurement = await measure(shape, one.running, one.arm.upstream, options, one.counts);
             one.record.measurements[shape.name] = measurement;

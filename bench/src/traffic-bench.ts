@@ -127,7 +127,7 @@ async function main(options: BenchOptions): Promise<number> {
   const upstreams = new ArmUpstreams(tmpDir);
   try {
     const direct = await upstreams.start("upstream");
-    const ofBare = await upstreams.start("upstream-D");
+    const ofBare = await upstreams.forArm("D");
     const threeTargets = async (key: string): Promise<NginxServer[]> => [
       await upstreams.start(`upstream-${key}-1`),
       await upstreams.start(`upstream-${key}-2`),
@@ -147,8 +147,7 @@ async function main(options: BenchOptions): Promise<number> {
       createDirectArm(direct),
       createGatewayArm({
         ...common,
-        upstreamUrl: ofBare.url,
-        upstream: ofBare,
+        ...ofBare,
         key: "D",
         name: "bare-gateway",
         description: "Tollgate, one route, an upstream with one target, every traffic setting at its default (no breaker, no active health checks)",

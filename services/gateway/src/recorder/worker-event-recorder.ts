@@ -151,7 +151,7 @@ export class WorkerEventRecorder implements EventRecorder {
   }
 
   private acknowledge(seq: number): void {
-    const index = this.unacked[0]?.seq === seq ? 0 : this.unacked.findIndex((batch) => batch.seq === seq);
+    const index = this.unacked.findIndex((batch) => batch.seq === seq);
     if (index !== -1) this.unacked.splice(index, 1);
   }
 
