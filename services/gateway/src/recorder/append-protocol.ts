@@ -9,8 +9,11 @@ export interface AppendWorkerData {
 }
 
 export type ToAppendWorker =
-  /** `text`: the batch's events as lines (batch-text.ts), copied across in one piece. */
-  | { kind: "batch"; seq: number; text: string; count: number }
+  /**
+   * The batch's events as UTF-8 lines (batch-text.ts) in the first `length` bytes of
+   * `buffer`, which is shared, not copied: the gateway leaves it alone until the ack.
+   */
+  | { kind: "batch"; seq: number; buffer: SharedArrayBuffer; length: number; count: number }
   | { kind: "flush"; seq: number }
   | { kind: "close"; seq: number; drainTimeoutMs: number };
 

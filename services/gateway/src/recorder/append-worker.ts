@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { parentPort, workerData } from "node:worker_threads";
 import { openEventStore, type EventStore, type EventStoreConfig, type EventToAppend } from "@tollgate/eventstore";
 import type { AppendWorkerData, AppendWorkerStats, FromAppendWorker, ToAppendWorker } from "./append-protocol.js";
-import { parseBatchText } from "./batch-text.js";
+import { parseBatchBytes } from "./batch-text.js";
 import { Spool } from "./spool.js";
 
 /**
@@ -98,7 +98,7 @@ async function handleBatch(events: EventToAppend[]): Promise<void> {
 async function handle(message: ToAppendWorker): Promise<void> {
   switch (message.kind) {
     case "batch": {
-      const events = parseBatchText(message.text);
+      const events = parseBatchBytes(new Uint8Array(message.buffer, 0, message.length));
       if (events.length !== message.count) log("error", "a batch held another number of events than it was sent with", { expected: message.count, parsed: events.length });
       await handleBatch(events);
       send({ kind: "ack", seq: message.seq, stats: stats() });

@@ -3,7 +3,7 @@ import type { RequestEvent } from "@tollgate/events";
 import { timeOrderedUuid, type EventStoreConfig } from "@tollgate/eventstore";
 import type { Logger } from "pino";
 import type { AppendWorkerData, AppendWorkerStats, FromAppendWorker, ToAppendWorker } from "./append-protocol.js";
-import { batchLine } from "./batch-text.js";
+import { BatchBuffer, batchLine, maxUtf8Bytes } from "./batch-text.js";
 import type { EventRecorder } from "./event-recorder.js";
 import type { RecorderConfig } from "./recorder-config.js";
 
@@ -22,20 +22,24 @@ const workerUrl = new URL("./append-worker.js", import.meta.url);
 
 interface Batch {
   seq: number;
-  text: string;
-  count: number;
+  buffer: BatchBuffer;
 }
 
+/** Bytes of one batch buffer: about 500 request events. A buffer is reused once the worker has acknowledged its batch. */
+const batchBytes = 256 * 1024;
+/** Acknowledged buffers kept for reuse; more than this are left to the collector. */
+const spareBuffers = 4;
+
 /**
- * Group commit through a worker thread. `record` only appends the event's line to the
- * batch text; a timer hands the text to the worker every flushIntervalMs (or as soon
- * as it holds maxBatchSize events). Batches stay in memory here until the worker
+ * Group commit through a worker thread. `record` only encodes the event's line into the
+ * batch's shared buffer (batch-text.ts); a timer hands the buffer to the worker every
+ * flushIntervalMs (or as soon as it holds maxBatchSize events, or is full). Batches stay in memory here until the worker
  * acknowledges them as committed or spooled, and are handed again to a fresh worker if
  * one dies, so a worker crash loses nothing (the store skips ids it already holds).
  */
 export class WorkerEventRecorder implements EventRecorder {
-  private text = "";
-  private count = 0;
+  private current = BatchBuffer.allocate(batchBytes);
+  private readonly spare: BatchBuffer[] = [];
   /**
    * In hand-over order (acks come back in that order). An array, not a Map keyed by seq:
    * a Map gaining and losing a key per batch rehashes often, and V8 links each obsolete
@@ -65,11 +69,18 @@ export class WorkerEventRecorder implements EventRecorder {
 
   record(event: RequestEvent): void {
     this.recorded += 1;
-    // Serialized now, while the object is young, into the batch's one string: it crosses
-    // to the worker as one copy, and the worker stores the data without parsing it.
-    this.text += batchLine(this.newId(), event.type, event.version, JSON.stringify(event.data));
-    this.count += 1;
-    if (this.count >= this.options.recorder.maxBatchSize) this.handOver();
+    // Serialized now, while the object is young, into the batch's shared buffer: the
+    // worker stores the data without parsing it.
+    const line = batchLine(this.newId(), event.type, event.version, JSON.stringify(event.data));
+    if (!this.current.append(line)) {
+      this.handOver();
+      if (!this.current.append(line)) {
+        // Longer than a whole buffer: a batch of its own.
+        this.current = BatchBuffer.allocate(maxUtf8Bytes(line));
+        this.current.append(line);
+      }
+    }
+    if (this.current.count >= this.options.recorder.maxBatchSize) this.handOver();
   }
 
   async flush(): Promise<void> {
@@ -96,12 +107,16 @@ export class WorkerEventRecorder implements EventRecorder {
   }
 
   private handOver(): void {
-    if (this.count === 0) return;
-    const batch: Batch = { seq: ++this.seq, text: this.text, count: this.count };
-    this.text = "";
-    this.count = 0;
+    if (this.current.count === 0) return;
+    const batch: Batch = { seq: ++this.seq, buffer: this.current };
+    this.current = this.spare.pop() ?? BatchBuffer.allocate(batchBytes);
     this.unacked.push(batch);
-    this.worker.postMessage({ kind: "batch", seq: batch.seq, text: batch.text, count: batch.count } satisfies ToAppendWorker);
+    this.send(batch);
+  }
+
+  private send(batch: Batch): void {
+    const { shared, length, count } = batch.buffer;
+    this.worker.postMessage({ kind: "batch", seq: batch.seq, buffer: shared, length, count } satisfies ToAppendWorker);
   }
 
   private request(message: ToAppendWorker): Promise<void> {
@@ -152,18 +167,22 @@ export class WorkerEventRecorder implements EventRecorder {
 
   private acknowledge(seq: number): void {
     const index = this.unacked.findIndex((batch) => batch.seq === seq);
-    if (index !== -1) this.unacked.splice(index, 1);
+    if (index === -1) return;
+    const [batch] = this.unacked.splice(index, 1);
+    // The worker has read it: the buffer can take another batch.
+    if (batch!.buffer.bytes.length === batchBytes && this.spare.length < spareBuffers) {
+      batch!.buffer.reset();
+      this.spare.push(batch!.buffer);
+    }
   }
 
   private respawn(): void {
     const pending = this.unacked.slice();
     const waiting = [...this.waiters.keys()];
-    this.spawn().then(
-      () => {
-        for (const batch of pending) this.worker.postMessage({ kind: "batch", seq: batch.seq, text: batch.text, count: batch.count } satisfies ToAppendWorker);
-        for (const seq of waiting) this.worker.postMessage({ kind: "flush", seq } satisfies ToAppendWorker);
-      },
-      (error: unknown) => this.options.logger.fatal({ err: error }, "append worker could not be restarted"),
-    );
+    this.spawn().catch((error: unknown) => this.options.logger.fatal({ err: error }, "append worker could not be restarted"));
+    // Posted now, before any batch recorded from here on: the new worker queues messages
+    // until it is ready and then handles them in order, so the log keeps recording order.
+    for (const batch of pending) this.send(batch);
+    for (const seq of waiting) this.worker.postMessage({ kind: "flush", seq } satisfies ToAppendWorker);
   }
 }
