@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 import { RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
 import { systemClock, type Clock } from "../../clock.js";
+import { TurnWriteCoalescer } from "../rate-limit/turn-write-coalescer.js";
 import { withTimeout } from "../rate-limit/with-timeout.js";
 import type { QuotaCount, QuotaCounterStore, QuotaEnforcement } from "./quota-counter-store.js";
 
@@ -30,9 +31,11 @@ export class RedisQuotaCounterStore implements QuotaCounterStore {
   readonly #timeoutMs: number;
   readonly #clock: Pick<Clock, "epochMs">;
   readonly #limiters = new Map<number, RateLimiterRedis>();
+  readonly #writes: TurnWriteCoalescer;
 
   constructor(options: RedisQuotaCounterStoreOptions) {
     this.#client = options.client;
+    this.#writes = new TurnWriteCoalescer(options.client);
     this.#timeoutMs = options.timeoutMs ?? 50;
     this.#clock = options.clock ?? systemClock;
   }
@@ -40,6 +43,7 @@ export class RedisQuotaCounterStore implements QuotaCounterStore {
   async consume(key: string, cost: number, limit: number, enforcement: QuotaEnforcement, expiresAt: number): Promise<QuotaCount> {
     const limiter = this.#limiter(limit);
     const options = { customDuration: this.#seconds(expiresAt) };
+    this.#writes.hold();
     try {
       const result = await withTimeout(limiter.consume(key, cost, options), this.#timeoutMs);
       return { used: result.consumedPoints, admitted: true };

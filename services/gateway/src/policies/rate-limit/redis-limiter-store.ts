@@ -5,6 +5,7 @@ import type { QuotaCount, QuotaEnforcement } from "../quota/quota-counter-store.
 import type { LimitCheck, LimitVerdict, LimiterStore } from "./limiter-store.js";
 import { algorithmCodes, multiLimitScript, quotaCodes } from "./multi-limit-script.js";
 import { runScript } from "./run-script.js";
+import { TurnWriteCoalescer } from "./turn-write-coalescer.js";
 
 export interface RedisLimiterStoreOptions {
   /** A connected ioredis client; see `createRedisClient` for the options the policy expects. The caller closes it. */
@@ -24,7 +25,8 @@ const script = { script: multiLimitScript, sha: createHash("sha1").update(multiL
 /**
  * Counters in Redis, shared by every gateway. Each request is one EVALSHA of the
  * multi-limit script (multi-limit-script.ts), which decides and commits all of the
- * request's limits atomically.
+ * request's limits atomically. The EVALSHAs of one turn of the event loop leave
+ * together (TurnWriteCoalescer).
  *
  * A timeout is not a cancellation: a script that was already sent may still run and
  * count the request once Redis answers. That errs on the side of counting a request
@@ -34,15 +36,18 @@ export class RedisLimiterStore implements LimiterStore {
   readonly #client: Redis;
   readonly #timeoutMs: number;
   readonly #clock: Pick<Clock, "epochMs"> | undefined;
+  readonly #writes: TurnWriteCoalescer;
 
   constructor(options: RedisLimiterStoreOptions) {
     this.#client = options.client;
+    this.#writes = new TurnWriteCoalescer(options.client);
     this.#timeoutMs = options.timeoutMs ?? 50;
     this.#clock = options.clock;
   }
 
   async consume(checks: readonly LimitCheck[], cost: number): Promise<readonly LimitVerdict[]> {
     const args = scriptArgs(this.#clock === undefined ? "" : this.#clock.epochMs(), cost, quotaCodes.none, 0, 0, checks);
+    this.#writes.hold();
     const reply = await runScript(this.#client, script, scriptKeys(checks, null), args, this.#timeoutMs);
     return parseReply(reply, checks.length, false).verdicts;
   }
@@ -57,6 +62,7 @@ export class RedisLimiterStore implements LimiterStore {
   async consumeWithQuota(checks: readonly LimitCheck[], cost: number, quota: QuotaCheck): Promise<{ verdicts: readonly LimitVerdict[]; quota: QuotaCount | null }> {
     const now = this.#clock === undefined ? "" : this.#clock.epochMs();
     const args = scriptArgs(now, cost, quotaCodes[quota.enforcement], quota.limit, Math.max(1, Math.ceil(quota.ttlMs)), checks);
+    this.#writes.hold();
     const reply = await runScript(this.#client, script, scriptKeys(checks, quota.key), args, this.#timeoutMs);
     return parseReply(reply, checks.length, true);
   }
