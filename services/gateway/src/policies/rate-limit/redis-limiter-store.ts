@@ -45,11 +45,10 @@ export class RedisLimiterStore implements LimiterStore {
     this.#clock = options.clock;
   }
 
-  async consume(checks: readonly LimitCheck[], cost: number): Promise<readonly LimitVerdict[]> {
+  consume(checks: readonly LimitCheck[], cost: number): Promise<readonly LimitVerdict[]> {
     const args = scriptArgs(this.#clock === undefined ? "" : this.#clock.epochMs(), cost, quotaCodes.none, 0, 0, checks);
     this.#writes.hold();
-    const reply = await runScript(this.#client, script, scriptKeys(checks, null), args, this.#timeoutMs);
-    return parseReply(reply, checks.length, false).verdicts;
+    return runScript(this.#client, script, scriptKeys(checks, null), args, this.#timeoutMs).then((reply) => parseReply(reply, checks.length, false).verdicts);
   }
 
   /**
@@ -59,12 +58,11 @@ export class RedisLimiterStore implements LimiterStore {
    * store and the quota projector use (a plain integer, expiring `ttlMs` after it was
    * created).
    */
-  async consumeWithQuota(checks: readonly LimitCheck[], cost: number, quota: QuotaCheck): Promise<{ verdicts: readonly LimitVerdict[]; quota: QuotaCount | null }> {
+  consumeWithQuota(checks: readonly LimitCheck[], cost: number, quota: QuotaCheck): Promise<{ verdicts: readonly LimitVerdict[]; quota: QuotaCount | null }> {
     const now = this.#clock === undefined ? "" : this.#clock.epochMs();
     const args = scriptArgs(now, cost, quotaCodes[quota.enforcement], quota.limit, Math.max(1, Math.ceil(quota.ttlMs)), checks);
     this.#writes.hold();
-    const reply = await runScript(this.#client, script, scriptKeys(checks, quota.key), args, this.#timeoutMs);
-    return parseReply(reply, checks.length, true);
+    return runScript(this.#client, script, scriptKeys(checks, quota.key), args, this.#timeoutMs).then((reply) => parseReply(reply, checks.length, true));
   }
 
   /** The client belongs to the caller. */

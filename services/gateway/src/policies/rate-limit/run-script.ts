@@ -1,9 +1,12 @@
 import type { Redis } from "ioredis";
-import { withTimeout } from "./with-timeout.js";
+import { RedisTimeoutError } from "./with-timeout.js";
 
 /**
  * Runs a Lua script by its SHA1 (EVALSHA), loading it with EVAL the first time a
  * server does not know it (after a restart, for example), and fails after `timeoutMs`.
+ *
+ * One promise and one timer per call, and the NOSCRIPT retry inside it rather than in
+ * a promise of its own: this runs on every request of a route with Redis-backed limits.
  */
 export function runScript(
   client: Redis,
@@ -12,9 +15,20 @@ export function runScript(
   args: readonly (string | number)[],
   timeoutMs: number,
 ): Promise<unknown> {
-  const reply = client.evalsha(sha, keys.length, ...keys, ...args).catch((error: unknown) => {
-    if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
-    return client.eval(script, keys.length, ...keys, ...args);
+  return new Promise<unknown>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new RedisTimeoutError(timeoutMs)), timeoutMs);
+    const done = (value: unknown): void => {
+      clearTimeout(timer);
+      resolve(value);
+    };
+    const failed = (error: unknown): void => {
+      clearTimeout(timer);
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the command's own failure, passed on unchanged
+      reject(error);
+    };
+    client.evalsha(sha, keys.length, ...keys, ...args).then(done, (error: unknown) => {
+      if (error instanceof Error && error.message.startsWith("NOSCRIPT")) client.eval(script, keys.length, ...keys, ...args).then(done, failed);
+      else failed(error);
+    });
   });
-  return withTimeout(reply, timeoutMs);
 }
