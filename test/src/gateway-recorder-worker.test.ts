@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
 import type { RequestCompleted } from "@tollgate/events";
+import { sampleRequestCompleted } from "@tollgate/events/testing";
 import { WorkerEventRecorder } from "@tollgate/gateway/recorder";
 import { afterEach, describe, expect, it } from "vitest";
 
@@ -17,35 +18,6 @@ function recordingLogger(): { logger: RecorderLogger; messages: string[] } {
   return { logger, messages };
 }
 
-function completed(n: number, path = `/api/items/${n}`): RequestCompleted {
-  return {
-    type: "RequestCompleted",
-    version: 1,
-    data: {
-      requestId: `req-${n}`,
-      gatewayId: "gw-test",
-      startedAt: "2026-11-27T10:00:00.000Z",
-      durationMs: 1.5,
-      routeId: "api",
-      method: "GET",
-      path,
-      routeTemplate: "/api",
-      status: 200,
-      clientIp: "127.0.0.1",
-      bytesIn: 0,
-      bytesOut: 12,
-      controlPlaneVersion: null,
-      consumerId: null,
-      credentialId: null,
-      planId: null,
-      subscriptionId: null,
-      upstream: "http://127.0.0.1:9000",
-      attempts: 1,
-      upstreamLatencyMs: 1.1,
-      cacheStatus: "none",
-    },
-  };
-}
 
 describe("the gateway's worker event recorder (a real worker thread, a real SQLite file)", () => {
   const dirs: string[] = [];
@@ -71,7 +43,7 @@ describe("the gateway's worker event recorder (a real worker thread, a real SQLi
     for (let n = 0; n < 6_000; n++) {
       const path = n === 2_500 ? `/api/long/${"é".repeat(150_000)}` : `/api/items/${n}/zoë-東京`;
       paths.set(`req-${n}`, path);
-      recorder.record(completed(n, path));
+      recorder.record(sampleRequestCompleted({ requestId: `req-${n}`, gatewayId: "gw-test", path }));
       if (n === 4_000) {
         // The worker dies with batches it has not acknowledged: they go to its successor.
         await (recorder as unknown as { worker: Worker }).worker.terminate();

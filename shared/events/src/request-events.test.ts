@@ -2,31 +2,10 @@ import { describe, expect, it } from "vitest";
 import { defaultBillingRules, isBillable } from "./billing-rules.js";
 import { InvalidEventError, parseEvent } from "./parse-event.js";
 import type { RequestCompleted } from "./request-events.js";
+import { sampleRequestCompleted } from "./testing.js";
 import { categoryOf, streams } from "./streams.js";
 
-const completed: RequestCompleted["data"] = {
-  requestId: "r-1",
-  gatewayId: "gw-1",
-  startedAt: "2026-11-26T10:00:00.000Z",
-  durationMs: 1.5,
-  routeId: "demo",
-  method: "GET",
-  path: "/demo/hello",
-  routeTemplate: "/demo",
-  status: 200,
-  clientIp: "127.0.0.1",
-  bytesIn: 0,
-  bytesOut: 12,
-  controlPlaneVersion: null,
-  consumerId: null,
-  credentialId: null,
-  planId: null,
-  subscriptionId: null,
-  upstream: "http://127.0.0.1:9000",
-  attempts: 1,
-  upstreamLatencyMs: 1.1,
-  cacheStatus: "none",
-};
+const completed: RequestCompleted["data"] = sampleRequestCompleted().data;
 
 describe("request events", () => {
   it("parses a valid RequestCompleted", () => {
