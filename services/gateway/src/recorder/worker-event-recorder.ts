@@ -33,9 +33,10 @@ const spareBuffers = 4;
 /**
  * Group commit through a worker thread. `record` only encodes the event's line into the
  * batch's shared buffer (batch-text.ts); a timer hands the buffer to the worker every
- * flushIntervalMs (or as soon as it holds maxBatchSize events, or is full). Batches stay in memory here until the worker
- * acknowledges them as committed or spooled, and are handed again to a fresh worker if
- * one dies, so a worker crash loses nothing (the store skips ids it already holds).
+ * flushIntervalMs (or as soon as it holds maxBatchSize events, or is full). Batches
+ * stay in memory here until the worker acknowledges them as committed or spooled, and
+ * are handed again to a fresh worker if one dies, so a worker crash loses nothing (the
+ * store skips ids it already holds).
  */
 export class WorkerEventRecorder implements EventRecorder {
   private current = BatchBuffer.allocate(batchBytes);

@@ -25,16 +25,16 @@ describe("runScript on a Redis of its own", () => {
 
   it("loads a script the server does not know (NOSCRIPT) and then runs it by its SHA1", async () => {
     expect(await client.script("EXISTS", sha)).toEqual([0]);
-    expect(await runScript(client, { script, sha: sha }, ["counter"], [2], 1_000)).toBe(2);
+    expect(await runScript(client, { script, sha }, ["counter"], [2], 1_000)).toBe(2);
     expect(await client.script("EXISTS", sha)).toEqual([1]);
-    expect(await runScript(client, { script, sha: sha }, ["counter"], [3], 1_000)).toBe(5);
+    expect(await runScript(client, { script, sha }, ["counter"], [3], 1_000)).toBe(5);
   });
 
   it("passes a script error on, and fails with RedisTimeoutError when Redis does not answer in time", async () => {
     await expect(runScript(client, { script: "return redis.call('NOPE')", sha: "0".repeat(40) }, [], [], 1_000)).rejects.toThrow(/Unknown Redis command|unknown command/i);
     await redis.kill("SIGSTOP");
     try {
-      await expect(runScript(client, { script, sha: sha }, ["counter"], [1], 50)).rejects.toBeInstanceOf(RedisTimeoutError);
+      await expect(runScript(client, { script, sha }, ["counter"], [1], 50)).rejects.toBeInstanceOf(RedisTimeoutError);
     } finally {
       await redis.kill("SIGCONT");
     }
