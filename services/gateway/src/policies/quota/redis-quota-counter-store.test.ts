@@ -29,7 +29,11 @@ describe("QuotaLimiter on Redis (the shared instance, under a unique prefix)", (
     const decisions = await Promise.all(Array.from({ length: 1_000 }, (_, i) => Promise.resolve((i % 2 === 0 ? a! : b!).consume(subject))));
     expect(decisions.filter((decision) => decision.allowed)).toHaveLength(500);
     expect(decisions.filter((decision) => decision.outcome === "exceeded")).toHaveLength(500);
-    expect(Math.min(...[0, 1].map((g) => decisions.filter((decision, i) => i % 2 === g && decision.allowed).length))).toBeGreaterThan(0);
+    // Which gateway wins how many is up to Redis: each client's commands of one turn
+    // leave in one write (TurnWriteCoalescer), and Redis may run all of one connection's
+    // before it reads the other's. Exactly 500 between them is the property.
+    const byGateway = [0, 1].map((g) => decisions.filter((decision, i) => i % 2 === g && decision.allowed).length);
+    expect(byGateway[0]! + byGateway[1]!).toBe(500);
     // Refused consumes were given back: the shared counter is exactly the admitted count.
     const window = a!.windowFor(subject);
     expect(await a!.used("sub-hard", window)).toBe(500);

@@ -108,21 +108,23 @@ function scriptArgs(now: number | "", cost: number, quotaCode: number, quotaLimi
 }
 
 function parseReply(reply: unknown, count: number, withQuota: boolean): { verdicts: LimitVerdict[]; quota: QuotaCount | null } {
-  if (!Array.isArray(reply) || reply.length !== 2 + 4 * count + (withQuota ? 2 : 0) || !reply.every((value) => typeof value === "number")) {
-    throw new Error(`unexpected reply from the rate limit script: ${JSON.stringify(reply)}`);
+  const length = 2 + 4 * count + (withQuota ? 2 : 0);
+  if (!Buffer.isBuffer(reply) || reply.length !== 8 * length) {
+    throw new Error(`unexpected reply from the rate limit script: ${Buffer.isBuffer(reply) ? `${reply.length} bytes, expected ${8 * length}` : JSON.stringify(reply)}`);
   }
-  const numbers = reply;
+  // Truncated toward zero, as Redis turns a Lua number into an integer reply.
+  const number = (index: number): number => Math.trunc(reply.readDoubleBE(8 * index));
   const verdicts = new Array<LimitVerdict>(count);
   for (let index = 0; index < count; index++) {
     const at = 2 + 4 * index;
     verdicts[index] = {
-      allowed: numbers[at] === 1,
-      remaining: numbers[at + 1] as number,
-      resetMs: numbers[at + 2] as number,
-      retryAfterMs: numbers[at + 3] as number,
+      allowed: number(at) === 1,
+      remaining: number(at + 1),
+      resetMs: number(at + 2),
+      retryAfterMs: number(at + 3),
     };
   }
   if (!withQuota) return { verdicts, quota: null };
-  const admitted = numbers[2 + 4 * count] as number;
-  return { verdicts, quota: admitted === -1 ? null : { admitted: admitted === 1, used: numbers[3 + 4 * count] as number } };
+  const admitted = number(2 + 4 * count);
+  return { verdicts, quota: admitted === -1 ? null : { admitted: admitted === 1, used: number(3 + 4 * count) } };
 }

@@ -4,6 +4,7 @@ import { RedisTimeoutError } from "./with-timeout.js";
 /**
  * Runs a Lua script by its SHA1 (EVALSHA), loading it with EVAL the first time a
  * server does not know it (after a restart, for example), and fails after `timeoutMs`.
+ * A string the script returns comes back as a Buffer, as it was sent.
  *
  * One promise and one timer per call, and the NOSCRIPT retry inside it rather than in
  * a promise of its own: this runs on every request of a route with Redis-backed limits.
@@ -26,8 +27,8 @@ export function runScript(
       // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the command's own failure, passed on unchanged
       reject(error);
     };
-    client.evalsha(sha, keys.length, ...keys, ...args).then(done, (error: unknown) => {
-      if (error instanceof Error && error.message.startsWith("NOSCRIPT")) client.eval(script, keys.length, ...keys, ...args).then(done, failed);
+    client.callBuffer("evalsha", sha, keys.length, ...keys, ...args).then(done, (error: unknown) => {
+      if (error instanceof Error && error.message.startsWith("NOSCRIPT")) client.callBuffer("eval", script, keys.length, ...keys, ...args).then(done, failed);
       else failed(error);
     });
   });
