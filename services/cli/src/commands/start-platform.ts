@@ -25,13 +25,21 @@ export async function startPlatform(options: StartPlatformOptions): Promise<numb
   await once(demo, "listening");
   console.log(`[demo-upstream] listening on http://${options.demoHost}:${options.demoPort}`);
 
+  const controlPlaneProcess = new ManagedProcess({
+    name: "control-plane",
+    script: fileURLToPath(import.meta.resolve("@tollgate/control-plane/main")),
+    args: ["--config", options.controlPlaneConfig],
+    isReady: (line) => line.msg === "listening",
+  });
+  const gatewayProcess = new ManagedProcess({
+    name: "gateway",
+    script: fileURLToPath(import.meta.resolve("@tollgate/gateway/main")),
+    nodeArgs: gatewayNodeOptions,
+    args: ["--config", options.gatewayConfig],
+    isReady: (line) => line.msg === "listening",
+  });
   const services = [
-    new ManagedProcess({
-      name: "control-plane",
-      script: fileURLToPath(import.meta.resolve("@tollgate/control-plane/main")),
-      args: ["--config", options.controlPlaneConfig],
-      isReady: (line) => line.msg === "listening",
-    }),
+    controlPlaneProcess,
     new ManagedProcess({
       name: "quota-projector",
       script: fileURLToPath(import.meta.resolve("@tollgate/quota-projector/main")),
@@ -50,13 +58,7 @@ export async function startPlatform(options: StartPlatformOptions): Promise<numb
       args: ["--config", options.billingProjectorConfig],
       isReady: (line) => line.msg === "listening",
     }),
-    new ManagedProcess({
-      name: "gateway",
-      script: fileURLToPath(import.meta.resolve("@tollgate/gateway/main")),
-      nodeArgs: gatewayNodeOptions,
-      args: ["--config", options.gatewayConfig],
-      isReady: (line) => line.msg === "listening",
-    }),
+    gatewayProcess,
   ];
 
   let stopping: Promise<void> | null = null;
@@ -68,7 +70,9 @@ export async function startPlatform(options: StartPlatformOptions): Promise<numb
 
   const firstExit = Promise.race(services.map(async (service) => ({ service, code: await service.exited })));
   try {
-    const [controlPlane, , , gateway] = await Promise.all(services.map((service) => service.ready));
+    await Promise.all(services.map((service) => service.ready));
+    // By name, not by position in the list: the ports printed below are the gateway's and the control plane's.
+    const [controlPlane, gateway] = await Promise.all([controlPlaneProcess.ready, gatewayProcess.ready]);
     const port = typeof gateway?.port === "number" ? gateway.port : 8080;
     const statusPort = typeof gateway?.statusPort === "number" ? gateway.statusPort : 8081;
     const adminPort = typeof controlPlane?.port === "number" ? controlPlane.port : 8090;
