@@ -25,21 +25,13 @@ export async function startPlatform(options: StartPlatformOptions): Promise<numb
   await once(demo, "listening");
   console.log(`[demo-upstream] listening on http://${options.demoHost}:${options.demoPort}`);
 
-  const controlPlaneProcess = new ManagedProcess({
-    name: "control-plane",
-    script: fileURLToPath(import.meta.resolve("@tollgate/control-plane/main")),
-    args: ["--config", options.controlPlaneConfig],
-    isReady: (line) => line.msg === "listening",
-  });
-  const gatewayProcess = new ManagedProcess({
-    name: "gateway",
-    script: fileURLToPath(import.meta.resolve("@tollgate/gateway/main")),
-    nodeArgs: gatewayNodeOptions,
-    args: ["--config", options.gatewayConfig],
-    isReady: (line) => line.msg === "listening",
-  });
   const services = [
-    controlPlaneProcess,
+    new ManagedProcess({
+      name: "control-plane",
+      script: fileURLToPath(import.meta.resolve("@tollgate/control-plane/main")),
+      args: ["--config", options.controlPlaneConfig],
+      isReady: (line) => line.msg === "listening",
+    }),
     new ManagedProcess({
       name: "quota-projector",
       script: fileURLToPath(import.meta.resolve("@tollgate/quota-projector/main")),
@@ -58,7 +50,13 @@ export async function startPlatform(options: StartPlatformOptions): Promise<numb
       args: ["--config", options.billingProjectorConfig],
       isReady: (line) => line.msg === "listening",
     }),
-    gatewayProcess,
+    new ManagedProcess({
+      name: "gateway",
+      script: fileURLToPath(import.meta.resolve("@tollgate/gateway/main")),
+      nodeArgs: gatewayNodeOptions,
+      args: ["--config", options.gatewayConfig],
+      isReady: (line) => line.msg === "listening",
+    }),
   ];
 
   let stopping: Promise<void> | null = null;
@@ -70,9 +68,11 @@ export async function startPlatform(options: StartPlatformOptions): Promise<numb
 
   const firstExit = Promise.race(services.map(async (service) => ({ service, code: await service.exited })));
   try {
-    await Promise.all(services.map((service) => service.ready));
+    const ready = await Promise.all(services.map((service) => service.ready));
     // By name, not by position in the list: the ports printed below are the gateway's and the control plane's.
-    const [controlPlane, gateway] = await Promise.all([controlPlaneProcess.ready, gatewayProcess.ready]);
+    const readyLine = (name: string): Record<string, unknown> | undefined => ready[services.findIndex((service) => service.name === name)];
+    const controlPlane = readyLine("control-plane");
+    const gateway = readyLine("gateway");
     const port = typeof gateway?.port === "number" ? gateway.port : 8080;
     const statusPort = typeof gateway?.statusPort === "number" ? gateway.statusPort : 8081;
     const adminPort = typeof controlPlane?.port === "number" ? controlPlane.port : 8090;
