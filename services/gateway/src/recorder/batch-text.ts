@@ -28,9 +28,9 @@ export function maxUtf8Bytes(text: string): number {
 
 /**
  * The lines of one batch, written into a buffer that is shared with the append worker.
- * `append` refuses (returns false) a line that might not fit, so the caller hands the
- * batch over and starts a new one; a line no buffer of the usual size can hold gets a
- * buffer of its own size.
+ * `append` refuses (returns false) a line that might not fit; the recorder then hands
+ * the batch over and starts a new one, and gives a line that no buffer of the usual
+ * size can hold a buffer of its own size.
  */
 export class BatchBuffer {
   readonly bytes: Buffer;

@@ -76,7 +76,8 @@ export class WorkerEventRecorder implements EventRecorder {
     if (!this.current.append(line)) {
       this.handOver();
       if (!this.current.append(line)) {
-        // Longer than a whole buffer: a batch of its own.
+        // Longer than a whole buffer: a batch of its own (the empty buffer stays for reuse).
+        if (this.spare.length < spareBuffers) this.spare.push(this.current);
         this.current = BatchBuffer.allocate(maxUtf8Bytes(line));
         this.current.append(line);
       }
