@@ -92,7 +92,7 @@ describe("combined limits step: rate limits and quota in one Redis call", () => 
     // The server knows the script already (as it does after the first request), so that
     // the count below does not depend on which test used this Redis first.
     await client.script("LOAD", multiLimitScript);
-    // Every command the client sends, to show one round trip per request.
+    // Every command the client sends, to show one round trip for many requests.
     let commands = 0;
     const send = client.sendCommand.bind(client);
     client.sendCommand = (...args: Parameters<Redis["sendCommand"]>) => {
@@ -101,8 +101,9 @@ describe("combined limits step: rate limits and quota in one Redis call", () => 
     };
     const results = await Promise.all(Array.from({ length: 1_000 }, () => run(step, exchangeOf("sub-a"))));
     client.sendCommand = send;
-    // One EVALSHA per request.
-    expect(commands).toBe(1_000);
+    // One EVALSHA for each 64 requests: all 1,000 reached the store in one turn of the
+    // event loop, and a script call decides at most 64.
+    expect(commands).toBe(Math.ceil(1_000 / 64));
     expect(results.filter((result) => result === null)).toHaveLength(500);
     const refused = results.filter((result): result is PolicyRejection => result !== null);
     expect(refused).toHaveLength(500);
