@@ -190,6 +190,34 @@ describe("SqliteEventStore", () => {
     });
   });
 
+  describe("readAll by type, page after page", () => {
+    it("starts at the first match after `from`, keeps the order and the limit, and answers nothing past the last match", async () => {
+      const store = open();
+      // Control events scattered among request events, in two categories, one of them filtered out by prefix.
+      const expected: { id: string; position: bigint }[] = [];
+      for (let block = 0; block < 6; block++) {
+        await store.append(`requests-g${block}`, Array.from({ length: 200 }, (_, n) => ({ ...event(`r${block}-${n}`), type: "RequestCompleted" })));
+        const { position } = await store.append(`plan-${block}`, [{ ...event(`p${block}`), type: "PlanCreated" }]);
+        expected.push({ id: `p${block}`, position });
+        await store.append(`other-${block}`, [{ ...event(`o${block}`), type: "PlanCreated" }]);
+      }
+      const filter = { eventTypes: ["PlanCreated", "KeyIssued"], streamPrefixes: ["plan-"] };
+      const pages: string[][] = [];
+      let from = START;
+      for (;;) {
+        const page = await store.readAll({ from, limit: 2, filter });
+        if (page.length === 0) break;
+        pages.push(page.map((e) => e.id));
+        from = page.at(-1)!.position;
+      }
+      expect(pages).toEqual([["p0", "p1"], ["p2", "p3"], ["p4", "p5"]]);
+      // From just before a match, and from just after it.
+      expect((await store.readAll({ from: expected[3]!.position - 1n, limit: 10, filter })).map((e) => e.id)).toEqual(["p3", "p4", "p5"]);
+      expect((await store.readAll({ from: expected[3]!.position, limit: 10, filter })).map((e) => e.id)).toEqual(["p4", "p5"]);
+      expect(await store.readAll({ from: expected[5]!.position, limit: 10, filter })).toEqual([]);
+    });
+  });
+
   describe("subscriptions across connections", () => {
     it("sees events appended through another connection within 100 ms (data_version polling)", async () => {
       const reader = open();

@@ -182,11 +182,32 @@ export class SqliteEventStore implements EventStore, SupportsRetention {
     const types = filter?.eventTypes;
     const prefixes = filter?.streamPrefixes;
     if (types?.length === 0 || prefixes?.length === 0) return [];
-    const parameters: Record<string, unknown> = { from, limit };
+    let after = from;
+    if (end === "oldest" && types !== undefined) {
+      // Most reads by type find nothing new (a follower of rare events among many), and
+      // one covering-index probe says so in microseconds; the per-type merge below costs
+      // about 70 µs a type even when every part of it is empty.
+      const first = this.#firstOfTypes(types.length).get(...types, from);
+      if (first === null || first === undefined) return [];
+      after = first - 1n;
+    }
+    const parameters: Record<string, unknown> = { from: after, limit };
     types?.forEach((type, index) => (parameters[`t${index}`] = type));
     prefixes?.forEach((prefix, index) => (parameters[`p${index}`] = prefix));
     const statement = this.#pageStatement(end, types?.length ?? 0, prefixes?.length ?? 0);
     return (statement.all(parameters) as EventRow[]).map(toRecordedEvent);
+  }
+
+  /** The position of the first event of any of `typeCount` types after a position: `.get(...types, from)`. */
+  #firstOfTypes(typeCount: number): Database.Statement<unknown[], bigint | null> {
+    const key = `first:${typeCount}`;
+    let statement = this.#pageStatements.get(key) as Database.Statement<unknown[], bigint | null> | undefined;
+    if (!statement) {
+      const placeholders = Array.from({ length: typeCount }, () => "?").join(", ");
+      statement = this.#db.prepare<unknown[], bigint | null>(`SELECT min(position) FROM events WHERE type IN (${placeholders}) AND position > ?`).pluck().safeIntegers(true);
+      this.#pageStatements.set(key, statement);
+    }
+    return statement;
   }
 
   #pageStatement(end: "oldest" | "newest", typeCount: number, prefixCount: number): Database.Statement {
