@@ -160,11 +160,17 @@ local function decide(k, a, limits)
       out[n + 1] = -1
       out[n + 2] = 0
     else
-      local used = tonumber(redis.call('GET', key) or '0')
+      local raw = redis.call('GET', key)
+      local used = tonumber(raw or '0')
       if quota == 2 or used + cost <= tonumber(ARGV[a + 2]) then
-        redis.call('SET', key, 0, 'PX', ARGV[a + 3], 'NX')
         out[n + 1] = 1
-        out[n + 2] = redis.call('INCRBY', key, cost)
+        if raw then
+          out[n + 2] = redis.call('INCRBY', key, cost)
+        else
+          -- A new counter lives until its period's end plus the retention.
+          redis.call('SET', key, cost, 'PX', ARGV[a + 3])
+          out[n + 2] = cost
+        end
       else
         out[n + 1] = 0
         out[n + 2] = used
