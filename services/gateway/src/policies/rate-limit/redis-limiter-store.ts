@@ -23,8 +23,8 @@ const script = { script: multiLimitScript, sha: createHash("sha1").update(multiL
 
 /**
  * The most requests one script call decides. Redis serves nobody else while a script
- * runs (about 10 µs a request with two limits and a quota), so a batch this size holds
- * other clients for well under a millisecond.
+ * runs (10-15 µs a request with two limits and a quota), so a batch this size holds
+ * other clients for a millisecond at most.
  */
 const maxBatchRequests = 64;
 
@@ -123,12 +123,17 @@ export class RedisLimiterStore implements LimiterStore {
     const batch = this.#open as Batch;
     this.#open = null;
     batch.args[1] = batch.pending.length;
-    runScript(this.#client, script, batch.keys, batch.args, this.#timeoutMs).then(
-      (reply) => settle(batch.pending, reply),
-      (error: unknown) => {
-        for (const pending of batch.pending) pending.reject(error);
-      },
-    );
+    const rejectAll = (error: unknown): void => {
+      // A request already answered ignores the second settlement.
+      for (const pending of batch.pending) pending.reject(error);
+    };
+    runScript(this.#client, script, batch.keys, batch.args, this.#timeoutMs).then((reply) => {
+      try {
+        settle(batch.pending, reply);
+      } catch (error) {
+        rejectAll(error);
+      }
+    }, rejectAll);
   }
 }
 
