@@ -1,11 +1,8 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { once } from "node:events";
 import { existsSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { billingStream, quotaWindow, streams, UsageReported } from "@tollgate/events";
 import { type EventToAppend, SqliteEventStore } from "@tollgate/eventstore";
@@ -13,6 +10,7 @@ import Database from "better-sqlite3";
 import Stripe from "stripe";
 import { afterEach, describe, expect, it } from "vitest";
 import { StripeStandIn } from "./support/stripe-stand-in.js";
+import { spawnJsonLogProcess, type JsonLogProcess } from "./support/json-log-process.js";
 import { waitFor } from "./support/wait-for.js";
 
 /** The built projector; `npx turbo run build --filter=@tollgate/billing-projector...` builds it. */
@@ -209,36 +207,10 @@ function readUsageReported(eventsFile: string): UsageReported["data"][] {
   }
 }
 
-interface ProjectorProcess {
-  child: ChildProcess;
-  lines: Record<string, unknown>[];
-  exited: Promise<number | string>;
-  signal(signal: NodeJS.Signals): void;
-}
-
-function startProjector(configFile: string, env: NodeJS.ProcessEnv): ProjectorProcess {
+function startProjector(configFile: string, env: NodeJS.ProcessEnv): JsonLogProcess {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
   if (env.STRIPE_SECRET_KEY === undefined) delete childEnv.STRIPE_SECRET_KEY;
-  const child = spawn(process.execPath, [projectorMain, "--config", configFile], { env: childEnv, stdio: ["ignore", "pipe", "pipe"] });
-  const lines: Record<string, unknown>[] = [];
-  for (const stream of [child.stdout, child.stderr]) {
-    createInterface({ input: stream }).on("line", (line) => {
-      try {
-        lines.push(JSON.parse(line) as Record<string, unknown>);
-      } catch {
-        lines.push({ msg: line });
-      }
-    });
-  }
-  const exited = once(child, "exit").then(([code, signal]) => (code as number | null) ?? (signal as string));
-  return {
-    child,
-    lines,
-    exited,
-    signal: (signal) => {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-    },
-  };
+  return spawnJsonLogProcess(projectorMain, ["--config", configFile], childEnv);
 }
 
 async function metric(statusPort: number, name: string): Promise<number | null> {
@@ -262,7 +234,7 @@ function expectContiguous(ledger: readonly LedgerRow[]): void {
 describe("billing projector: the log's billable usage reaches Stripe's meter exactly once", () => {
   let dir: string | undefined;
   let standIn: StripeStandIn | undefined;
-  const children: ProjectorProcess[] = [];
+  const children: JsonLogProcess[] = [];
 
   afterEach(async () => {
     for (const child of children.splice(0)) {

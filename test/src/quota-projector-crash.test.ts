@@ -1,17 +1,15 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { once } from "node:events";
 import { existsSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { streams } from "@tollgate/events";
 import { type EventToAppend, SqliteEventStore } from "@tollgate/eventstore";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { redisDeleteKeys, redisGetNumber, sharedRedisUrl, uniqueRedisPrefix } from "./support/redis-cli.js";
+import { spawnJsonLogProcess, type JsonLogProcess } from "./support/json-log-process.js";
 import { waitFor } from "./support/wait-for.js";
 
 /** The built projector; `npx turbo run build --filter=@tollgate/quota-projector...` builds it. */
@@ -199,40 +197,14 @@ function asExpected(rows: readonly UsageRow[]): Map<string, Expected> {
   return new Map(rows.map((row) => [`${row.subscription_id}|${row.period}|${row.period_start}`, { requests: row.requests, admitted: row.admitted, billable: row.billable }]));
 }
 
-interface ProjectorProcess {
-  child: ChildProcess;
-  lines: Record<string, unknown>[];
-  exited: Promise<number | string>;
-  signal(signal: NodeJS.Signals): void;
-}
-
-function startProjector(configFile: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): ProjectorProcess {
-  const child = spawn(process.execPath, [projectorMain, "--config", configFile, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-  const lines: Record<string, unknown>[] = [];
-  for (const stream of [child.stdout, child.stderr]) {
-    createInterface({ input: stream }).on("line", (line) => {
-      try {
-        lines.push(JSON.parse(line) as Record<string, unknown>);
-      } catch {
-        lines.push({ msg: line });
-      }
-    });
-  }
-  const exited = once(child, "exit").then(([code, signal]) => (code as number | null) ?? (signal as string));
-  return {
-    child,
-    lines,
-    exited,
-    signal: (signal) => {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-    },
-  };
+function startProjector(configFile: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): JsonLogProcess {
+  return spawnJsonLogProcess(projectorMain, ["--config", configFile, ...args], { ...process.env, ...env });
 }
 
 describe("quota projector: killed in the middle of a batch, restarted, rebuilt, replayed", () => {
   let dir: string | undefined;
   const prefix = uniqueRedisPrefix("quota-crash");
-  const children: ProjectorProcess[] = [];
+  const children: JsonLogProcess[] = [];
 
   afterEach(async () => {
     for (const child of children.splice(0)) {
