@@ -1,5 +1,6 @@
 import type { BillingRulesOverride, ConsumerRegistered, ConsumerUpdated, PlanCreated, PlanPricing, PlanUpdated, RequestEvent, SubscriptionPlanChanged, SubscriptionStarted, TollgateEvent } from "@tollgate/events";
 import type { RecordedEvent } from "@tollgate/eventstore";
+import { requestEventFixtures, type RequestShape } from "@tollgate/events/testing";
 
 const actor = { kind: "admin" as const, id: "test" };
 
@@ -52,68 +53,13 @@ export function subscriptionPlanChanged(subscriptionId: string, consumerId: stri
   return { type: "SubscriptionPlanChanged", version: 1, data: { subscriptionId, consumerId, fromPlanId, toPlanId, actor } };
 }
 
-export interface RequestShape {
-  subscriptionId?: string | null;
-  planId?: string | null;
-  startedAt?: string;
-}
+const requests = requestEventFixtures({ planId: "metered" });
+export const { completed, failed, webSocketSession } = requests;
+export type { RequestShape } from "@tollgate/events/testing";
 
-let counter = 0;
-
-function base(shape: RequestShape, status: number) {
-  counter += 1;
-  return {
-    requestId: `req-${counter}`,
-    gatewayId: "gw-1",
-    startedAt: shape.startedAt ?? "2025-06-15T12:00:00.000Z",
-    durationMs: 3,
-    routeId: "orders",
-    method: "GET",
-    path: "/orders",
-    routeTemplate: "/orders",
-    status,
-    clientIp: "203.0.113.7",
-    bytesIn: 0,
-    bytesOut: 10,
-    controlPlaneVersion: null,
-    consumerId: "consumer-1",
-    credentialId: "cred-1",
-    planId: shape.planId === undefined ? "metered" : shape.planId,
-    subscriptionId: shape.subscriptionId === undefined ? "sub-1" : shape.subscriptionId,
-  };
-}
-
-export function completed(shape: RequestShape = {}, status = 200, cacheStatus: "hit" | "miss" | "bypass" | "none" = "none"): RequestEvent {
-  return { type: "RequestCompleted", version: 1, data: { ...base(shape, status), upstream: "http://127.0.0.1:9", attempts: 1, upstreamLatencyMs: 2, cacheStatus } };
-}
-
-/** A proxied WebSocket session as the gateway records it at close: one RequestCompleted, status 101. */
-export function webSocketSession(shape: RequestShape = {}, messages: { fromClient: number; fromUpstream: number }, durationMs = 30_000): RequestEvent {
-  return {
-    type: "RequestCompleted",
-    version: 1,
-    data: {
-      ...base(shape, 101),
-      durationMs,
-      upstream: "http://127.0.0.1:9",
-      attempts: 1,
-      upstreamLatencyMs: 2,
-      cacheStatus: "none",
-      websocket: { messagesFromClient: messages.fromClient, messagesFromUpstream: messages.fromUpstream, bytesFromClient: 10 * messages.fromClient, bytesFromUpstream: 10 * messages.fromUpstream, closeCode: 1000, closedBy: "client" },
-    },
-  };
-}
-
+/** A request a rate limit refused. */
 export function rejected(shape: RequestShape = {}): RequestEvent {
-  return { type: "RequestRejected", version: 1, data: { ...base(shape, 429), stage: "rate-limit", reason: "test", limit: "per-second" } };
-}
-
-export function failed(shape: RequestShape = {}, error: "upstream-error" | "client-abort" = "upstream-error", attempts = 1, fallbackServed = false): RequestEvent {
-  return {
-    type: "RequestFailed",
-    version: 1,
-    data: { ...base(shape, 502), upstream: attempts > 0 ? "http://127.0.0.1:9" : null, attempts, error, detail: "test", fallbackServed },
-  };
+  return requests.rejected(shape, "rate-limit", "per-second");
 }
 
 /** Events as the log would deliver them, at positions 1, 2, 3… from `first`. */

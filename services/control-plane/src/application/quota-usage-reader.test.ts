@@ -2,6 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Quota } from "@tollgate/events";
+import { requestEventFixtures } from "@tollgate/events/testing";
 import type { RecordedEvent } from "@tollgate/eventstore";
 import { defaultBillingRules, SqliteQuotaStore } from "@tollgate/quota-projector";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -47,31 +48,11 @@ function event(type: string, data: Record<string, unknown>, streamId: string): R
   return { id: `e${position}`, type, version: 1, data, metadata: {}, streamId, revision: 0, position, recordedAt: new Date() };
 }
 
+const requests = requestEventFixtures({ planId: "gold" });
+
 function request(type: "RequestCompleted" | "RequestRejected", startedAt: string, status = 200): RecordedEvent {
-  const base = {
-    requestId: `r${position}`,
-    gatewayId: "gw-1",
-    startedAt,
-    durationMs: 1,
-    routeId: "orders",
-    method: "GET",
-    path: "/orders",
-    routeTemplate: "/orders",
-    status,
-    clientIp: "203.0.113.7",
-    bytesIn: 0,
-    bytesOut: 1,
-    controlPlaneVersion: null,
-    consumerId: "c1",
-    credentialId: "k1",
-    planId: "gold",
-    subscriptionId: "sub-1",
-  };
-  const data =
-    type === "RequestCompleted"
-      ? { ...base, upstream: "http://127.0.0.1:9", attempts: 1, upstreamLatencyMs: 1, cacheStatus: "none" }
-      : { ...base, stage: "quota", reason: "test", limit: null };
-  return event(type, data, "requests-gw-1");
+  const recorded = type === "RequestCompleted" ? requests.completed({ startedAt }, status) : requests.rejected({ startedAt });
+  return event(type, recorded.data, "requests-gw-1");
 }
 
 /** The projector's own store class writes the file, as the running projector does. */
