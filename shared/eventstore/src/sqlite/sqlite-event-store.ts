@@ -71,6 +71,8 @@ export class SqliteEventStore implements EventStore, SupportsRetention {
   readonly #watcher: SqliteChangeWatcher;
   readonly #subscriptions = new Set<CatchUpSubscription>();
   readonly #pageStatements = new Map<string, Database.Statement>();
+  /** `#firstOfTypes`'s statements, by number of types. */
+  readonly #firstOfTypesStatements = new Map<number, Database.Statement<unknown[], bigint | null>>();
   readonly #statements: ReturnType<typeof prepareStatements>;
   readonly #appendInTransaction: (streamId: string, events: readonly EventToAppend[], options: AppendOptions) => AppendResult;
   #closed = false;
@@ -200,12 +202,11 @@ export class SqliteEventStore implements EventStore, SupportsRetention {
 
   /** The position of the first event of any of `typeCount` types after a position: `.get(...types, from)`. */
   #firstOfTypes(typeCount: number): Database.Statement<unknown[], bigint | null> {
-    const key = `first:${typeCount}`;
-    let statement = this.#pageStatements.get(key) as Database.Statement<unknown[], bigint | null> | undefined;
+    let statement = this.#firstOfTypesStatements.get(typeCount);
     if (!statement) {
       const placeholders = Array.from({ length: typeCount }, () => "?").join(", ");
       statement = this.#db.prepare<unknown[], bigint | null>(`SELECT min(position) FROM events WHERE type IN (${placeholders}) AND position > ?`).pluck().safeIntegers(true);
-      this.#pageStatements.set(key, statement);
+      this.#firstOfTypesStatements.set(typeCount, statement);
     }
     return statement;
   }
